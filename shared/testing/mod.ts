@@ -1,0 +1,2 @@
+/** Test helpers: the echo service, spawning services and nats-server. */
+export * from "./echo_service.ts";
