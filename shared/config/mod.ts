@@ -1,0 +1,2 @@
+/** Typed configuration: defaults < config file < environment < flags. */
+export * from "./parse_config.ts";
