@@ -148,7 +148,11 @@ async function* readStream(
     throw err instanceof RpcError ? err : fromServiceError(err);
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    if (!done) call.cancel();
+    if (!done) {
+      // The caller stopped early: cancel, and swallow the CANCELLED error that follows.
+      call.on("error", () => {});
+      call.cancel();
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { once } from "node:events";
+import { Health } from "@parlmt/gen/grpc/health/v1/health_pb.ts";
 import { chain, type Interceptor, type Next } from "./interceptors.ts";
 import { readableMessages } from "./readable_messages.ts";
 import { reflectionPackage } from "./reflection.ts";
@@ -80,7 +81,9 @@ export class RpcServer {
 
   /** Binds `host:port` (port 0 picks a free one), starts reflection and reports SERVING. */
   async listen(host = "127.0.0.1", port = 0): Promise<number> {
-    new ReflectionService(reflectionPackage(this.#services)).addToServer(this.server);
+    // Health is served by grpc-health-check; list it too so tools can discover it.
+    const listed = [...this.#services, Health];
+    new ReflectionService(reflectionPackage(listed)).addToServer(this.server);
     const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     this.#port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {

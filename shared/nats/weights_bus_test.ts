@@ -6,7 +6,7 @@ import {
   WeightsPublisher,
   type WeightsUpdate,
 } from "@parlmt/nats";
-import { startNatsServer } from "@parlmt/testing";
+import { startNatsServer } from "@parlmt/stack";
 
 function payload(version: number, size = 4096): Uint8Array {
   const bytes = new Uint8Array(size);

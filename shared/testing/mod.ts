@@ -1,3 +1,2 @@
-/** Test helpers: the echo service, spawning services and nats-server. */
+/** Test helpers: the echo service. (Processes are started with @parlmt/stack.) */
 export * from "./echo_service.ts";
-export * from "./nats_server.ts";

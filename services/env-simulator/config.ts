@@ -1,0 +1,18 @@
+/** env-simulator configuration. */
+import type { ConfigOf } from "@parlmt/config";
+import { commonFields } from "@parlmt/service";
+
+/** Every field, with its default and doc (flags, env names and --help derive from these). */
+export const ENV_CONFIG_SPEC = {
+  ...commonFields({ port: 50051, adminPort: 9101 }),
+  maxSessions: { type: "integer", default: 10_000, doc: "Most sessions open at once", min: 1 },
+  sessionTtlMs: {
+    type: "integer",
+    default: 30 * 60 * 1000,
+    doc: "Idle time after which a session is closed",
+    min: 1000,
+  },
+} as const;
+
+/** The resolved configuration. */
+export type EnvConfig = ConfigOf<typeof ENV_CONFIG_SPEC>;

@@ -1,0 +1,22 @@
+/** learner configuration. */
+import type { ConfigOf } from "@parlmt/config";
+import { commonFields } from "@parlmt/service";
+
+/** Every field, with its default and doc (flags, env names and --help derive from these). */
+export const LEARNER_CONFIG_SPEC = {
+  ...commonFields({ port: 50054, adminPort: 9104 }),
+  natsUrl: {
+    type: "string",
+    default: "nats://127.0.0.1:4222",
+    doc: "NATS server(s) of the weights bus",
+  },
+  arm: {
+    type: "string",
+    default: "pag-rl",
+    doc: "Training recipe",
+    choices: ["sft", "mt-grpo", "pag+mt-grpo", "pag-rl"],
+  },
+} as const;
+
+/** The resolved configuration. */
+export type LearnerConfig = ConfigOf<typeof LEARNER_CONFIG_SPEC>;

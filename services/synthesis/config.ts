@@ -1,0 +1,11 @@
+/** synthesis configuration. */
+import type { ConfigOf } from "@parlmt/config";
+import { commonFields } from "@parlmt/service";
+
+/** Every field, with its default and doc (flags, env names and --help derive from these). */
+export const SYNTHESIS_CONFIG_SPEC = {
+  ...commonFields({ port: 50052, adminPort: 9102 }),
+} as const;
+
+/** The resolved configuration. */
+export type SynthesisConfig = ConfigOf<typeof SYNTHESIS_CONFIG_SPEC>;

@@ -1,0 +1,5 @@
+/** Processes: nats-server, service children, health waits and the local stack. */
+export * from "./health.ts";
+export * from "./local_stack.ts";
+export * from "./nats_server.ts";
+export * from "./spawn_service.ts";
