@@ -15,7 +15,7 @@ import {
   jetstreamManager,
   StorageType,
 } from "@nats-io/jetstream";
-import { type ObjectStore, Objm } from "@nats-io/obj";
+import { type ObjectStore, Objm, setSha256Backend } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createHash } from "node:crypto";
 import {
@@ -31,6 +31,10 @@ import {
 
 export type { WeightsAnnouncement };
 
+// The object store digests every object it puts and gets; the native SHA-256 is ~15x faster
+// than the default pure-JS one (1.2 s vs 0.08 s per 100 MB here).
+setSha256Backend("native");
+
 /** Names and limits of a weights bus; defaults are the project's one bus. */
 export interface WeightsBusOptions {
   /** Object store bucket. @default {"parlmt-weights"} */
@@ -41,7 +45,7 @@ export interface WeightsBusOptions {
   subject?: string;
   /** Versions kept in the bucket and the stream. @default {3} */
   keep?: number;
-  /** Object store chunk size in bytes (below the server's max_payload). @default {512 KiB} */
+  /** Object store chunk size in bytes. @default {the server's max_payload less 4 KiB, at most 1 MiB} */
   chunkBytes?: number;
 }
 
@@ -54,13 +58,14 @@ export interface WeightsUpdate {
   announcement: WeightsAnnouncement;
 }
 
-function resolveOptions(options: WeightsBusOptions) {
+function resolveOptions(options: WeightsBusOptions, maxPayload = 1024 * 1024) {
   const {
     bucket = WEIGHTS_BUCKET,
     stream = WEIGHTS_STREAM,
     subject = WEIGHTS_ANNOUNCED_SUBJECT,
     keep = 3,
-    chunkBytes = 512 * 1024,
+    // Big chunks mean fewer messages: the client's per-message cost dominates the transfer.
+    chunkBytes = Math.min(1024 * 1024, maxPayload) - 4096,
   } = options;
   if (!Number.isInteger(keep) || keep < 1) {
     throw new RangeError(`Cannot open weights bus: keep must be a positive integer, got ${keep}`);
@@ -117,7 +122,7 @@ export class WeightsPublisher {
     nc: NatsConnection,
     options: WeightsBusOptions = {},
   ): Promise<WeightsPublisher> {
-    const opts = resolveOptions(options);
+    const opts = resolveOptions(options, nc.info?.max_payload);
     await ensureStream(await jetstreamManager(nc), opts.stream, opts.subject, opts.keep);
     return new WeightsPublisher(nc, await openBucket(nc, opts.bucket), opts);
   }

@@ -54,6 +54,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
   try {
     child = new Deno.Command(natsServerBinary(Deno.env.toObject()), {
       args,
+      detached: true,
       stdin: "null",
       stdout: "null",
       stderr,

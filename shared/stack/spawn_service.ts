@@ -49,6 +49,9 @@ export async function spawnService(
     args: ["run", "-A", serviceMain(name), ...portArgs, ...args],
     cwd: REPO_ROOT,
     env,
+    // Own process group: a terminal's Ctrl-C reaches only the parent, which then stops each
+    // child exactly once (a second signal would force the child's exit).
+    detached: true,
     stdin: "null",
     stdout: "piped",
     stderr: typeof stderr === "string" ? stderr : "piped",
