@@ -6,35 +6,23 @@
  * serves each one, and shuts everything down, printing what it measured.
  */
 import { parseArgs } from "node:util";
-import { ServerReflection } from "@parlmt/gen/grpc/reflection/v1/reflection_pb.ts";
 import { Arm } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
-import { checkHealth, STACK_SERVICES, type StackService, startLocalStack } from "@parlmt/stack";
+import {
+  checkHealth,
+  listServices,
+  STACK_SERVICES,
+  type StackService,
+  startLocalStack,
+} from "@parlmt/stack";
 
 const USAGE = `Usage: deno task demo [--versions N] [--megabytes M]
 
   --versions N    weights versions to broadcast (default 3)
   --megabytes M   size of each weights payload in MB (default 10)`;
-
-async function listServices(address: string): Promise<string[]> {
-  const client = createClient(ServerReflection, address, { timeoutMs: 5000 });
-  try {
-    async function* request() {
-      yield { messageRequest: { case: "listServices" as const, value: "*" } };
-    }
-    for await (const res of client.serverReflectionInfo(request())) {
-      if (res.messageResponse.case === "listServicesResponse") {
-        return res.messageResponse.value.service.map((s) => s.name);
-      }
-    }
-    return [];
-  } finally {
-    client.close();
-  }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -6,25 +6,18 @@
 import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { ServerReflection } from "@parlmt/gen/grpc/reflection/v1/reflection_pb.ts";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { Code, createClient, RpcError } from "@parlmt/grpc";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
-import { checkHealth, STACK_SERVICES, type StackService, startLocalStack } from "@parlmt/stack";
-
-async function reflect(address: string, request: Record<string, unknown>) {
-  const client = createClient(ServerReflection, address, { timeoutMs: 5000 });
-  try {
-    async function* one() {
-      yield { messageRequest: request } as never;
-    }
-    for await (const res of client.serverReflectionInfo(one())) return res;
-    throw new Error("no reflection response");
-  } finally {
-    client.close();
-  }
-}
+import {
+  checkHealth,
+  listServices,
+  reflect,
+  STACK_SERVICES,
+  type StackService,
+  startLocalStack,
+} from "@parlmt/stack";
 
 Deno.test({
   name: "stack - every service is healthy, reflectable, measured, and stops on SIGTERM",
@@ -44,15 +37,16 @@ Deno.test({
         );
 
         // Reflection: the service is listed, and its file descriptor can be fetched by symbol.
-        const listed = await reflect(svc.address, { case: "listServices", value: "*" });
-        assert.equal(listed.messageResponse.case, "listServicesResponse");
-        const names = listed.messageResponse.value!.service.map((s: { name: string }) => s.name);
+        const names = await listServices(svc.address);
         assert.ok(names.includes(typeName), `${name} lists ${names}`);
         assert.ok(names.includes("grpc.health.v1.Health"));
-        const file = await reflect(svc.address, { case: "fileContainingSymbol", value: typeName });
+        const file = await reflect(svc.address, {
+          messageRequest: { case: "fileContainingSymbol", value: typeName },
+        });
         assert.equal(file.messageResponse.case, "fileDescriptorResponse");
-        const protos = (file.messageResponse.value as { fileDescriptorProto: Uint8Array[] })
-          .fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+        const protos = file.messageResponse.value.fileDescriptorProto.map((b) =>
+          fromBinary(FileDescriptorProtoSchema, b)
+        );
         const svcFile = protos.find((p) =>
           p.service.some((s) => `${p.package}.${s.name}` === typeName)
         );

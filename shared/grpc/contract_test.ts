@@ -73,6 +73,10 @@ Deno.test("rpc - unary round trip carries text, bytes and metadata", async () =>
   }
 });
 
+async function* texts(n: number) {
+  for (let i = 0; i < n; i++) yield { text: `m${i}` };
+}
+
 Deno.test("rpc - server streaming, client streaming and bidi", async () => {
   await using h = await startEcho();
   const client = createClient(EchoService, h.address);
@@ -81,9 +85,6 @@ Deno.test("rpc - server streaming, client streaming and bidi", async () => {
     for await (const msg of client.echoStream({ text: "s", count: 5 })) got.push(msg.index);
     assert.deepEqual(got, [0, 1, 2, 3, 4]);
 
-    async function* texts(n: number) {
-      for (let i = 0; i < n; i++) yield { text: `m${i}` };
-    }
     const collected = await client.collect(texts(3));
     assert.deepEqual([collected.text, collected.count], ["m0,m1,m2", 3]);
 
