@@ -89,6 +89,13 @@ Deno.test({
         await nc.close();
       }
 
+      // The learner serves its live dashboard on its admin port.
+      const dashboard = await fetch(
+        `http://127.0.0.1:${stack.services.learner.adminPort}/dashboard`,
+      );
+      assert.equal(dashboard.status, 200);
+      assert.match(await dashboard.text(), /uplot\.js/);
+
       const learner = createClient(LearnerService, stack.services.learner.address);
       try {
         const status = await learner.getLearnerStatus({});

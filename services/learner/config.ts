@@ -10,6 +10,11 @@ export const LEARNER_CONFIG_SPEC = {
     default: "nats://127.0.0.1:4222",
     doc: "NATS server(s) of the weights bus",
   },
+  dataDir: {
+    type: "string",
+    default: ".local/learner",
+    doc: "Trajectory log, checkpoints and metrics.jsonl live here",
+  },
   arm: {
     type: "string",
     default: "pag-rl",

@@ -65,6 +65,8 @@ export interface ServiceContext<C> {
 export interface ServiceHooks {
   /** Runs after the gRPC server stopped: drain connections, flush state. */
   close?(): Promise<void>;
+  /** Extra routes on the admin HTTP port (e.g. a dashboard); `undefined` falls through to 404. */
+  http?(req: Request): Promise<Response | undefined> | Response | undefined;
 }
 
 /** Options of {@linkcode runService}. */
@@ -134,6 +136,8 @@ export async function runService<S extends ConfigSpec>(
     if (path === "/healthz" || path === "/readyz") {
       return new Response(serving ? "ok\n" : "shutting down\n", { status: serving ? 200 : 503 });
     }
+    const extra = await hooks?.http?.(req);
+    if (extra) return extra;
     return new Response(`Unknown path "${path}"\n`, { status: 404 });
   });
 

@@ -22,7 +22,7 @@ export type StackService = keyof typeof STACK_SERVICES;
 
 /** Options of {@linkcode startLocalStack}. */
 export interface LocalStackOptions {
-  /** JetStream data and logs go under this folder. @default {a temporary folder} */
+  /** JetStream data, the learner's data and logs go under this folder. @default {a temporary folder, removed on stop} */
   dataDir?: string;
   /** NATS port. @default {a random free port} */
   natsPort?: number;
@@ -48,22 +48,30 @@ export interface LocalStack {
 /** Starts NATS and every service, waits until each reports SERVING over gRPC health. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const { defaultPorts = false, logToFiles = false, args = {}, env = {} } = options;
-  const dataDir = options.dataDir;
-  if (dataDir) await Deno.mkdir(`${dataDir}/logs`, { recursive: true });
+  const temporary = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "parlmt-stack-" });
+  await Deno.mkdir(`${dataDir}/logs`, { recursive: true });
   const nats = await startNatsServer({
-    storeDir: dataDir ? `${dataDir}/jetstream` : undefined,
-    keepStore: dataDir !== undefined,
+    storeDir: `${dataDir}/jetstream`,
+    keepStore: true,
     port: options.natsPort,
   });
+  const removeTemporary = async () => {
+    if (temporary) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  };
   const names = Object.keys(STACK_SERVICES) as StackService[];
   const started: Partial<Record<StackService, SpawnedService>> = {};
   try {
     await Promise.all(names.map(async (name) => {
       started[name] = await spawnService(name, {
-        args: [...(USES_NATS.has(name) ? ["--nats-url", nats.url] : []), ...(args[name] ?? [])],
+        args: [
+          ...(USES_NATS.has(name) ? ["--nats-url", nats.url] : []),
+          ...(name === "learner" ? ["--data-dir", `${dataDir}/learner`] : []),
+          ...(args[name] ?? []),
+        ],
         env,
         randomPorts: !defaultPorts,
-        stderr: logToFiles && dataDir ? { file: `${dataDir}/logs/${name}.log` } : "null",
+        stderr: logToFiles ? { file: `${dataDir}/logs/${name}.log` } : "null",
       });
     }));
     await Promise.all(
@@ -72,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (err) {
     await Promise.all(Object.values(started).map((s) => s.stop("SIGKILL")));
     await nats.stop();
+    await removeTemporary();
     throw err;
   }
   const services = started as Record<StackService, SpawnedService>;
@@ -81,6 +90,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       codes[name] = await services[name].stop();
     }));
     await nats.stop();
+    await removeTemporary();
     return codes;
   };
   return { nats, services, stop, [Symbol.asyncDispose]: async () => void (await stop()) };
