@@ -12,6 +12,18 @@ export const ENV_CONFIG_SPEC = {
     doc: "Idle time after which a session is closed",
     min: 1000,
   },
+  maxTaskJsonChars: {
+    type: "integer",
+    default: 4_000_000,
+    doc: "Largest inline task accepted by CreateSession",
+    min: 1000,
+  },
+  maxCallChars: {
+    type: "integer",
+    default: 262_144,
+    doc: "Largest call text (or arguments_json) accepted by Execute",
+    min: 100,
+  },
 } as const;
 
 /** The resolved configuration. */

@@ -1,8 +1,9 @@
 /** env-simulator: sessions of BFCL and τ-bench environments over gRPC. */
 import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
-import type { ServiceImpl } from "@parlmt/grpc";
 import { runService } from "@parlmt/service";
 import { ENV_CONFIG_SPEC } from "./config.ts";
+import { SessionStore } from "./mod.ts";
+import { envErrorMapper, envService } from "./server.ts";
 
 if (import.meta.main) {
   const code = await runService({
@@ -10,8 +11,12 @@ if (import.meta.main) {
     spec: ENV_CONFIG_SPEC,
     args: Deno.args,
     env: Deno.env.toObject(),
-    setup({ server }) {
-      server.add(EnvService, {} as ServiceImpl<typeof EnvService>);
+    setup({ config, server }) {
+      const store = new SessionStore({
+        ttlMs: config.sessionTtlMs,
+        maxSessions: config.maxSessions,
+      });
+      server.add(EnvService, envService(store, config), { errorMapper: envErrorMapper });
       return Promise.resolve();
     },
   });

@@ -1,0 +1,178 @@
+/**
+ * EnvService over real gRPC: the env-simulator as a child process on loopback, driven through
+ * the generated client. Ground truth replays to a passing checker verdict; forks are
+ * independent; bad input gets INVALID_ARGUMENT / NOT_FOUND / RESOURCE_EXHAUSTED /
+ * FAILED_PRECONDITION with a clear message, and the service keeps serving.
+ */
+import assert from "node:assert/strict";
+import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
+import { Code, codeName, createClient, RpcError } from "@parlmt/grpc";
+import { spawnService } from "@parlmt/stack";
+
+async function fails(promise: Promise<unknown>, code: Code, pattern: RegExp): Promise<void> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof RpcError, String(err));
+    assert.equal(codeName(err.code), codeName(code), err.message);
+    assert.match(err.message, pattern);
+    return;
+  }
+  assert.fail(`expected ${codeName(code)}`);
+}
+
+Deno.test({
+  name: "env service - BFCL sessions over gRPC: replay, state, fork, evaluate, bad input",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using svc = await spawnService("env-simulator", {
+      args: ["--max-sessions", "50", "--max-message-bytes", "1048576", "--max-call-chars", "5000"],
+    });
+    const env = createClient(EnvService, svc.address, { maxMessageBytes: 8 * 1024 * 1024 });
+    try {
+      for (
+        const category of [
+          "multi_turn_base",
+          "multi_turn_miss_func",
+          "multi_turn_miss_param",
+          "multi_turn_long_context",
+        ]
+      ) {
+        const page = await env.listTasks({ category, pageSize: 1000 });
+        assert.equal(page.total, 200, category);
+        assert.equal(page.tasks.length, 200);
+      }
+      const first = await env.listTasks({ pageSize: 10 });
+      assert.equal(first.total, 800);
+      assert.equal(first.nextPageToken, "10");
+
+      // Replay the ground truth of a task turn by turn; the checker passes it.
+      const { task } = await env.getTask({ taskId: "multi_turn_base_0" });
+      const created = await env.createSession({ source: { case: "taskId", value: task!.id } });
+      assert.ok(created.tools.length > 0);
+      assert.ok(created.userMessages.length > 0);
+      const id = created.sessionId;
+      let fork = "";
+      for (const [t, turn] of task!.turns.entries()) {
+        if (turn.groundTruthCalls.length > 0) {
+          const res = await env.execute({
+            sessionId: id,
+            calls: { case: "source", value: `[${turn.groundTruthCalls.join(", ")}]` },
+          });
+          assert.equal(res.results.length, turn.groundTruthCalls.length);
+        }
+        if (t === 0) fork = (await env.forkSession({ sessionId: id })).sessionId;
+        const next = await env.advanceTurn({ sessionId: id });
+        assert.equal(next.done, t === task!.turns.length - 1);
+      }
+      const verdict = await env.evaluate({ sessionId: id });
+      assert.equal(verdict.result!.success, true, verdict.result!.detailsJson);
+      // The fork diverges from its parent: its state stayed at the end of turn 0.
+      const parentState = await env.getState({ sessionId: id });
+      const forkState = await env.getState({ sessionId: fork });
+      assert.equal(forkState.turnIndex, 0);
+      assert.notEqual(forkState.stateJson, parentState.stateJson);
+      await fails(
+        env.execute({ sessionId: id, calls: { case: "source", value: "[ls()]" } }),
+        Code.FAILED_PRECONDITION,
+        /already done/,
+      );
+
+      // Calls with JSON arguments and a failing tool call (an observation, not an RPC error).
+      const s2 =
+        (await env.createSession({ source: { case: "taskId", value: "multi_turn_base_0" } }))
+          .sessionId;
+      const ok = await env.execute({
+        sessionId: s2,
+        calls: {
+          case: "toolCalls",
+          value: { calls: [{ name: "cd", argumentsJson: '{"folder": "no-such-dir"}' }] },
+        },
+      });
+      assert.equal(ok.results.length, 1);
+      assert.equal(ok.results[0]!.isError, false, ok.results[0]!.output); // cd's own error dict
+      const unknown = await env.execute({
+        sessionId: s2,
+        calls: { case: "source", value: "[no_such_function(a=1)]" },
+      });
+      assert.equal(unknown.results[0]!.isError, true);
+      assert.match(unknown.results[0]!.output, /^Error during execution: /);
+
+      // Bad input.
+      await fails(
+        env.getState({ sessionId: "nope" }),
+        Code.NOT_FOUND,
+        /Cannot find session "nope"/,
+      );
+      await fails(
+        env.getTask({ taskId: "multi_turn_base_9999" }),
+        Code.NOT_FOUND,
+        /Unknown task id/,
+      );
+      await fails(
+        env.createSession({ source: { case: "taskId", value: "zzz" } }),
+        Code.NOT_FOUND,
+        /Unknown task id "zzz"/,
+      );
+      await fails(
+        env.createSession({ source: { case: "taskJson", value: "{not json" } }),
+        Code.INVALID_ARGUMENT,
+        /not valid JSON/,
+      );
+      await fails(
+        env.createSession({
+          source: { case: "taskJson", value: JSON.stringify({ id: "x", question: [] }) },
+        }),
+        Code.INVALID_ARGUMENT,
+        /Invalid task_json/,
+      );
+      await fails(env.createSession({}), Code.INVALID_ARGUMENT, /task_id or task_json/);
+      await fails(
+        env.listTasks({ category: "nonsense" }),
+        Code.INVALID_ARGUMENT,
+        /Unknown category "nonsense"/,
+      );
+      await fails(
+        env.execute({ sessionId: s2, calls: { case: "source", value: "[cd(folder='a'" } }),
+        Code.INVALID_ARGUMENT,
+        /Cannot parse calls/,
+      );
+      await fails(
+        env.execute({
+          sessionId: s2,
+          calls: { case: "source", value: `[cd(folder='${"a".repeat(6000)}')]` },
+        }),
+        Code.RESOURCE_EXHAUSTED,
+        /exceeds the limit of 5000/,
+      );
+      await fails(
+        env.execute({
+          sessionId: s2,
+          calls: { case: "source", value: "x".repeat(2 * 1024 * 1024) },
+        }),
+        Code.RESOURCE_EXHAUSTED,
+        /larger than max/,
+      );
+      await fails(
+        env.execute({
+          sessionId: s2,
+          calls: { case: "toolCalls", value: { calls: [{ name: "cd", argumentsJson: "[1]" }] } },
+        }),
+        Code.INVALID_ARGUMENT,
+        /must be a JSON object/,
+      );
+      await fails(
+        env.getTools({ sessionId: s2, turnIndex: 99 }),
+        Code.INVALID_ARGUMENT,
+        /out of range/,
+      );
+      // The service still serves, and the first session is intact.
+      assert.equal((await env.getState({ sessionId: s2 })).turnIndex, 0);
+      await env.closeSession({ sessionId: s2 });
+      await fails(env.closeSession({ sessionId: s2 }), Code.NOT_FOUND, /unknown or expired/);
+    } finally {
+      env.close();
+    }
+  },
+});
