@@ -1,6 +1,7 @@
 /**
  * Replay the ground truth of every BFCL task in-process, compare with an oracle file and run
- * the checker. Usage: `deno run -A replay.ts [--oracle FILE.jsonl.gz] [--category C]`.
+ * the checker, in-process or through a running env-simulator (`--grpc HOST:PORT`).
+ * Usage: `deno run -A replay.ts [--oracle FILE.jsonl.gz] [--category C] [--grpc ADDR]`.
  * The last line printed is `parity: P/N tasks, checker: C/N passed`.
  * @module
  */
@@ -10,6 +11,9 @@ import { parsePyJson, PyDict, pyJsonDumps, type PyValue } from "@parlmt/pycompat
 import { checkMultiTurn } from "./checker.ts";
 import { Executor } from "./executor.ts";
 import { type BfclTask, listTasks } from "./tasks.ts";
+import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
+import { createClient } from "@parlmt/grpc";
+import { replayTaskOverGrpc } from "./replay_grpc.ts";
 
 /** One oracle line: per turn the calls, result strings and encoded state. */
 export interface OracleEntry {
@@ -82,37 +86,57 @@ export function checkGroundTruth(task: BfclTask): boolean {
   return checkMultiTurn(task, task.groundTruth.map((calls) => (calls.length ? [calls] : []))).valid;
 }
 
-function main(args: string[]): number {
+async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       oracle: { type: "string" },
       category: { type: "string" },
+      grpc: { type: "string" },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
   });
   if (values.help) {
-    console.log("Usage: replay.ts [--oracle FILE.jsonl.gz] [--category C] [--verbose]");
+    console.log(
+      "Usage: replay.ts [--oracle FILE.jsonl.gz] [--category C] [--grpc HOST:PORT] [--verbose]",
+    );
     return 0;
   }
   const tasks = listTasks(values.category);
-  const oracle = values.oracle ? readOracle(values.oracle) : undefined;
+  if (tasks.length === 0) {
+    console.error(`replay: no tasks in category "${values.category}"`);
+    return 2;
+  }
+  const env = values.grpc ? createClient(EnvService, values.grpc) : undefined;
+  try {
+    return await run(tasks, values.oracle ? readOracle(values.oracle) : undefined, env);
+  } finally {
+    env?.close();
+  }
+}
+
+async function run(
+  tasks: BfclTask[],
+  oracle: Map<string, OracleEntry> | undefined,
+  env: ReturnType<typeof createClient<typeof EnvService>> | undefined,
+): Promise<number> {
   let parityOk = 0;
   let parityTotal = 0;
   let checkerOk = 0;
   for (const task of tasks) {
+    const remote = env ? await replayTaskOverGrpc(env, task) : undefined;
     if (oracle) {
       const ref = oracle.get(task.id);
       if (ref) {
         parityTotal++;
-        const diff = compareWithOracle(replayTask(task), ref);
+        const diff = compareWithOracle(remote?.turns ?? replayTask(task), ref);
         if (diff === undefined) parityOk++;
         else console.error(`parity ${task.id}: ${diff}`);
       }
     }
-    if (checkGroundTruth(task)) checkerOk++;
+    if (remote ? remote.valid : checkGroundTruth(task)) checkerOk++;
     else console.error(`checker ${task.id}: ground truth rejected`);
   }
   const checker = `checker: ${checkerOk}/${tasks.length} passed`;
@@ -120,4 +144,4 @@ function main(args: string[]): number {
   return parityOk === parityTotal && checkerOk === tasks.length ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,11 +1,14 @@
 /** Typed clients of protobuf-es services over grpc-js, with deadlines, cancellation and auth. */
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { installHttp2GoawayWorkaround } from "./http2_goaway_workaround.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./serve.ts";
 import { readableMessages } from "./readable_messages.ts";
 import { Code, RpcError } from "./rpc_error.ts";
 import { DecodeFailure, methodDefinition } from "./service_definition.ts";
 import type { CallOptions, Client } from "./types.ts";
+
+installHttp2GoawayWorkaround();
 
 /** Options of {@linkcode createClient}. */
 export interface ClientOptions {
