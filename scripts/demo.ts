@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { Arm } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
@@ -18,18 +19,25 @@ import {
   type StackService,
   startLocalStack,
 } from "@parlmt/stack";
+import { replayTaskOverGrpc } from "../services/env-simulator/replay_grpc.ts";
+import { BFCL_CATEGORIES, listTasks } from "../services/env-simulator/mod.ts";
 
-const USAGE = `Usage: deno task demo [--versions N] [--megabytes M]
+const USAGE = `Usage: deno task demo [--versions N] [--megabytes M] [--tasks K]
 
   --versions N    weights versions to broadcast (default 3)
-  --megabytes M   size of each weights payload in MB (default 10)`;
+  --megabytes M   size of each weights payload in MB (default 10)
+  --tasks K       BFCL tasks per category replayed through the env-simulator (default 25)`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function demo(versions: number, megabytes: number): Promise<number> {
+async function demo(
+  versions: number,
+  megabytes: number,
+  tasksPerCategory: number,
+): Promise<number> {
   const t0 = performance.now();
   const dataDir = ".local/demo";
   await Deno.remove(dataDir, { recursive: true }).catch(() => {});
@@ -81,24 +89,55 @@ async function demo(versions: number, megabytes: number): Promise<number> {
       await nc.close();
     }
 
+    console.log(
+      `4. Replaying the BFCL ground truth of ${tasksPerCategory} tasks per category through the env-simulator (gRPC)...`,
+    );
+    const env = createClient(EnvService, stack.services["env-simulator"].address);
+    let passed = 0, total = 0, steps = 0;
+    const replayStart = performance.now();
+    try {
+      for (const category of BFCL_CATEGORIES) {
+        let ok = 0;
+        const tasks = listTasks(category).slice(0, tasksPerCategory);
+        for (const task of tasks) {
+          const r = await replayTaskOverGrpc(env, task);
+          if (r.valid) ok++;
+          steps += r.steps;
+        }
+        passed += ok;
+        total += tasks.length;
+        console.log(`   ${category.padEnd(24)} checker passed ${ok}/${tasks.length}`);
+      }
+    } finally {
+      env.close();
+    }
+    const replaySeconds = (performance.now() - replayStart) / 1000;
+    console.log(`   ${steps} calls executed in ${replaySeconds.toFixed(1)} s`);
+
     const learner = createClient(LearnerService, stack.services.learner.address);
     try {
       const status = await learner.getLearnerStatus({});
-      console.log(`4. Learner status: step ${status.step}, arm ${Arm[status.arm]}`);
+      console.log(
+        `5. Learner status: step ${status.step}, arm ${
+          Arm[status.arm]
+        }; dashboard at http://127.0.0.1:${stack.services.learner.adminPort}/dashboard`,
+      );
     } finally {
       learner.close();
     }
 
-    console.log("5. Stopping the stack (SIGTERM to every service)...");
+    console.log("6. Stopping the stack (SIGTERM to every service)...");
     codes = await stack.stop();
     const clean = Object.values(codes).every((c) => c === 0);
     console.log(`   exit codes: ${JSON.stringify(codes)}`);
     console.log(
       `stack: 4/4 services healthy, weights: ${versions}/${versions} versions of ${megabytes} MB served (median publish-to-serve ${
         median(latencies).toFixed(0)
-      } ms), shutdown: ${clean ? "clean" : "FAILED"}`,
+      } ms), bfcl over grpc: ${passed}/${total} ground truths pass the checker, shutdown: ${
+        clean ? "clean" : "FAILED"
+      }`,
     );
-    return clean ? 0 : 1;
+    return clean && passed === total ? 0 : 1;
   } finally {
     if (!codes) await stack.stop();
   }
@@ -110,6 +149,7 @@ if (import.meta.main) {
     options: {
       versions: { type: "string", default: "3" },
       megabytes: { type: "string", default: "10" },
+      tasks: { type: "string", default: "25" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -128,5 +168,10 @@ if (import.meta.main) {
     console.error(`demo: invalid value "${values.megabytes}" for --megabytes (1..1024)`);
     Deno.exit(2);
   }
-  Deno.exit(await demo(versions, megabytes));
+  const tasks = Number(values.tasks);
+  if (!Number.isInteger(tasks) || tasks < 0 || tasks > 200) {
+    console.error(`demo: invalid value "${values.tasks}" for --tasks (0..200)`);
+    Deno.exit(2);
+  }
+  Deno.exit(await demo(versions, megabytes, tasks));
 }

@@ -87,6 +87,23 @@ export class Trainer {
     return this.#step;
   }
 
+  /**
+   * Takes over weights, moments and step count, e.g. from a trainer of the same model built for
+   * another batch shape (length buckets). The maps are copied; tensors are shared, not mutated.
+   */
+  loadState(state: { weights: Weights; m: Weights; v: Weights; step: number }): void {
+    checkWeights(this.config, state.weights);
+    checkWeights(this.config, state.m);
+    checkWeights(this.config, state.v);
+    if (!Number.isInteger(state.step) || state.step < 0) {
+      throw new RangeError(`Cannot load trainer state: step ${state.step}`);
+    }
+    this.#weights = new Map(state.weights);
+    this.#m = new Map(state.m);
+    this.#v = new Map(state.v);
+    this.#step = state.step;
+  }
+
   /** Runs one optimizer step on `batch` with learning rate `lr`. */
   async trainStep(batch: Batch, lr: number): Promise<StepMetrics> {
     const { batchSize: B, seqLen: T } = this;

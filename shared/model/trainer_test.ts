@@ -51,3 +51,23 @@ Deno.test("Trainer is deterministic run to run on one thread", async () => {
   const b = await run(5, 1);
   assert.deepEqual(a, b);
 });
+
+Deno.test("Trainer.loadState() hands weights and moments to a trainer of another length", async () => {
+  const a = await Trainer.create(TINY, initWeights(TINY, 7), { batchSize: 2, seqLen: 16 });
+  const b = await Trainer.create(TINY, initWeights(TINY, 8), { batchSize: 2, seqLen: 8 });
+  try {
+    const rng = new Prng(4);
+    await a.trainStep(affineBatch(rng, 2, 16, 64), 1e-2);
+    b.loadState(a);
+    assert.equal(b.step, 1);
+    for (const [k, t] of a.weights) assert.equal(b.weights.get(k), t);
+    for (const [k, t] of a.v) assert.equal(b.v.get(k), t);
+    const m = await b.trainStep(affineBatch(rng, 2, 8, 64), 1e-2);
+    assert.ok(Number.isFinite(m.loss!));
+    assert.deepEqual([a.step, b.step], [1, 2]);
+    assert.throws(() => b.loadState({ weights: new Map(), m: a.m, v: a.v, step: 1 }), /missing/);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});

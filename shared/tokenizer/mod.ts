@@ -2,3 +2,6 @@
 export * from "./byte_level.ts";
 export * from "./bpe_train.ts";
 export * from "./bpe_tokenizer.ts";
+export * from "./turn_template.ts";
+export * from "./assistant_text.ts";
+export * from "./train_turn_tokenizer.ts";
