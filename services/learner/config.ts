@@ -15,6 +15,25 @@ export const LEARNER_CONFIG_SPEC = {
     default: ".local/learner",
     doc: "Trajectory log, checkpoints and metrics.jsonl live here",
   },
+  tasksFile: {
+    type: "string",
+    default: "",
+    doc: "Curriculum: a JSONL file of parlmt.v1.Task (proto JSON); empty: no tasks to lease",
+  },
+  groupSize: {
+    type: "integer",
+    default: 4,
+    doc: "Rollouts per task (the GRPO group)",
+    min: 1,
+    max: 256,
+  },
+  leaseTtlMs: { type: "integer", default: 60_000, doc: "Lease lifetime without renewal", min: 100 },
+  maxStaleness: {
+    type: "integer",
+    default: 4,
+    doc: "Drop trajectories whose oldest token is this many weights versions old",
+    min: 0,
+  },
   arm: {
     type: "string",
     default: "pag-rl",

@@ -37,7 +37,8 @@ export interface LeaseManagerOptions {
   now?: () => number;
 }
 
-interface Slot {
+/** One place of a group, filled by one trajectory. */
+export interface Slot {
   groupId: string;
   index: number;
   trajectoryId?: string;
@@ -153,14 +154,7 @@ export class LeaseManager<T> {
    * Throws RangeError for an unknown group or index.
    */
   complete(groupId: string, indexInGroup: number, trajectoryId: string): CompleteOutcome {
-    const group = this.#groups.get(groupId);
-    if (!group) throw new RangeError(`Cannot complete unknown group "${groupId}"`);
-    const slot = group.slots[indexInGroup];
-    if (!slot) {
-      throw new RangeError(
-        `Cannot complete slot ${indexInGroup} of group "${groupId}" of size ${group.slots.length}`,
-      );
-    }
+    const slot = this.checkSlot(groupId, indexInGroup);
     if (slot.trajectoryId !== undefined) return "duplicate";
     slot.trajectoryId = trajectoryId;
     if (slot.leaseId) {
@@ -169,6 +163,19 @@ export class LeaseManager<T> {
     }
     this.#pending = this.#pending.filter((s) => s !== slot);
     return "accepted";
+  }
+
+  /** The slot `(groupId, indexInGroup)`; throws RangeError when there is no such slot. */
+  checkSlot(groupId: string, indexInGroup: number): Slot {
+    const group = this.#groups.get(groupId);
+    if (!group) throw new RangeError(`Cannot complete unknown group "${groupId}"`);
+    const slot = group.slots[indexInGroup];
+    if (!slot) {
+      throw new RangeError(
+        `Cannot complete slot ${indexInGroup} of group "${groupId}" of size ${group.slots.length}`,
+      );
+    }
+    return slot;
   }
 
   /** Removes and returns the groups whose slots are all filled. */

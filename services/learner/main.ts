@@ -1,11 +1,12 @@
 /** learner: the PAG-RL coordinator (leases, trajectories, training, weight publishing). */
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
-import type { ServiceImpl } from "@parlmt/grpc";
 import { runService } from "@parlmt/service";
 import { LEARNER_CONFIG_SPEC } from "./config.ts";
+import { Coordinator, listSource } from "./coordinator.ts";
 import { handleDashboard } from "./dashboard.ts";
 import { ScalarLog } from "./scalar_log.ts";
 import { learnerService } from "./server.ts";
+import { readTaskFile } from "./task_file.ts";
 
 if (import.meta.main) {
   const code = await runService({
@@ -13,17 +14,31 @@ if (import.meta.main) {
     spec: LEARNER_CONFIG_SPEC,
     args: Deno.args,
     env: Deno.env.toObject(),
-    async setup({ config, server }) {
-      const state = { step: 0n, weightsVersion: 0n };
+    async setup({ config, server, logger }) {
       await Deno.mkdir(config.dataDir, { recursive: true });
+      const tasks = config.tasksFile ? await readTaskFile(config.tasksFile) : [];
+      const coordinator = await Coordinator.open({
+        dir: config.dataDir,
+        source: listSource(tasks),
+        groupSize: config.groupSize,
+        leaseTtlMs: config.leaseTtlMs,
+        maxStaleness: config.maxStaleness,
+      });
+      logger.info("Coordinator ready", {
+        tasks: tasks.length,
+        storedTrajectories: coordinator.stored,
+        bufferedTrajectories: coordinator.buffered,
+      });
       const scalars = await ScalarLog.open({ path: `${config.dataDir}/metrics.jsonl` });
-      server.add(
-        LearnerService,
-        learnerService(config, state) as ServiceImpl<typeof LearnerService>,
-      );
+      const state = { step: 0n, scalars: scalars.latest() };
+      server.add(LearnerService, learnerService(config, state, coordinator));
       return {
         http: (req) => handleDashboard(req, scalars, `PARL-MT learner (${config.arm})`),
-        close: () => Promise.resolve(scalars.close()),
+        close: () => {
+          scalars.close();
+          coordinator.close();
+          return Promise.resolve();
+        },
       };
     },
   });
