@@ -1,0 +1,121 @@
+/**
+ * One PAG-RL update from complete groups, top to bottom: score every trajectory with the
+ * composite reward, compute group-relative advantages (optionally per turn, optionally dropping
+ * zero-variance groups), turn generations into policy samples, and run the clipped policy loss
+ * over fixed-shape batches. Returns the scalars to log (cleanrl names).
+ */
+import type { Task, Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import type { Trainer } from "@parlmt/model";
+import {
+  type AdvantageEstimator,
+  groupAdvantages,
+  isZeroVariance,
+  turnLevelAdvantages,
+} from "./advantages.ts";
+import { packPolicyBatch, type PolicySample, trajectorySamples } from "./policy_batch.ts";
+import {
+  type Canonicalize,
+  computeReward,
+  type RewardTerm,
+  type RewardWeights,
+} from "./rewards.ts";
+
+/** A complete group with its task. */
+export interface ReadyGroup {
+  groupId: string;
+  task: Task | undefined;
+  trajectories: Trajectory[];
+}
+
+/** Options of {@linkcode rlStep}. */
+export interface RlStepOptions {
+  estimator: AdvantageEstimator;
+  rewardWeights: RewardWeights;
+  canonicalize: Canonicalize;
+  /** Drop groups whose rewards are all equal (no signal). */
+  filterZeroVariance: boolean;
+  /** Weight of the per-turn baseline term (0: trajectory-level advantages only). */
+  turnLevelWeight: number;
+  lr: number;
+  padId: number;
+}
+
+/** Scalars of one update. */
+export type RlScalars = Record<string, number>;
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Per-turn rewards for the turn-level baseline: 1 when the turn's checks passed. */
+function turnRewards(t: Trajectory): number[] {
+  const checks = t.check?.turns ?? [];
+  return t.turns.map((_, i) => (checks[i] && checks[i]!.stateOk && checks[i]!.responseOk ? 1 : 0));
+}
+
+/** Scores the groups and trains on them; returns the scalars to log. */
+export async function rlStep(
+  trainer: Trainer,
+  groups: readonly ReadyGroup[],
+  options: RlStepOptions,
+): Promise<RlScalars> {
+  const scalars: RlScalars = {};
+  const samples: PolicySample[] = [];
+  const totals: number[] = [];
+  const termSums = new Map<RewardTerm, number[]>();
+  let kept = 0, filtered = 0, successes = 0, trajectories = 0;
+  for (const group of groups) {
+    const truth = (group.task?.turns ?? []).map((turn) => turn.groundTruthCalls);
+    const rewards = group.trajectories.map((t) =>
+      computeReward(t, truth, options.canonicalize, options.rewardWeights)
+    );
+    for (const [i, r] of rewards.entries()) {
+      totals.push(r.total);
+      trajectories++;
+      if (group.trajectories[i]!.check?.success) successes++;
+      for (const [name, value] of Object.entries(r.terms) as [RewardTerm, number][]) {
+        termSums.set(name, [...(termSums.get(name) ?? []), value]);
+      }
+    }
+    const r = rewards.map((x) => x.total);
+    if (options.filterZeroVariance && isZeroVariance(r)) {
+      filtered++;
+      continue;
+    }
+    kept++;
+    const adv = groupAdvantages(r, options.estimator);
+    const perTurn = options.turnLevelWeight > 0
+      ? turnLevelAdvantages(group.trajectories.map(turnRewards), adv, options.turnLevelWeight)
+      : undefined;
+    group.trajectories.forEach((t, i) =>
+      samples.push(...trajectorySamples(t, perTurn?.[i] ?? adv[i]!))
+    );
+  }
+  scalars["charts/reward_mean"] = mean(totals);
+  scalars["charts/success_rate"] = trajectories === 0 ? 0 : successes / trajectories;
+  scalars["charts/groups_kept"] = kept;
+  scalars["charts/groups_filtered"] = filtered;
+  for (const [name, values] of termSums) scalars[`rewards/${name}`] = mean(values);
+
+  const B = trainer.batchSize;
+  const losses: Record<string, number[]> = {};
+  for (let i = 0; i < samples.length; i += B) {
+    const batch = packPolicyBatch(samples.slice(i, i + B), {
+      batchSize: B,
+      seqLen: trainer.seqLen,
+      padId: options.padId,
+    });
+    const m = await trainer.trainStep(batch, options.lr);
+    for (const [k, v] of Object.entries(m)) (losses[k] ??= []).push(v);
+  }
+  const names: Record<string, string> = {
+    loss: "losses/policy",
+    clip_frac: "losses/clip_fraction",
+    kl: "losses/kl",
+    entropy: "losses/entropy",
+    grad_norm: "losses/grad_norm",
+  };
+  for (const [k, v] of Object.entries(losses)) scalars[names[k] ?? `losses/${k}`] = mean(v);
+  scalars["perf/samples"] = samples.length;
+  return scalars;
+}

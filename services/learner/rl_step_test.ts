@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { TaskSchema, TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import { initWeights, LogprobScorer, modelConfig, Trainer } from "@parlmt/model";
+import { DEFAULT_REWARD_WEIGHTS } from "./rewards.ts";
+import { rlStep } from "./rl_step.ts";
+
+Deno.test("rlStep() rewards the successful rollout's tokens and logs every term", async () => {
+  const config = modelConfig({
+    nLayer: 1,
+    nHead: 2,
+    nEmbd: 32,
+    nFf: 64,
+    vocabSize: 16,
+    blockSize: 8,
+  });
+  const weights = initWeights(config, 3);
+  const prompt = [1, 2, 3];
+  const scorer = await LogprobScorer.create(config, { intraOpNumThreads: 1 });
+  const logp = async (w: typeof weights, token: number) =>
+    (await scorer.score(1, [...prompt, 0], [2, 3, token, 0], { weights: w }))[2]!;
+  const good = 5, bad = 6;
+  const before = { good: await logp(weights, good), bad: await logp(weights, bad) };
+  const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
+  const rollout = (id: string, token: number, success: boolean) =>
+    create(TrajectorySchema, {
+      id,
+      groupId: "g",
+      turns: [{
+        steps: [{
+          generation: {
+            promptTokenIds: prompt,
+            tokenIds: [token],
+            logprobs: [token === good ? before.good : before.bad],
+          },
+          calls: [{ name: "ls", source: success ? "ls()" : "cd(folder='x')" }],
+          results: [{ isError: false }],
+        }],
+      }],
+      check: { success, turns: [{ stateOk: success, responseOk: success }] },
+    });
+  const trainer = await Trainer.create(config, weights, {
+    batchSize: 2,
+    seqLen: 4,
+    objective: { kind: "policy" },
+    intraOpNumThreads: 1,
+  });
+  const flat = {
+    groupId: "flat",
+    task,
+    trajectories: [rollout("f1", good, true), rollout("f2", good, true)],
+  };
+  const scalars = await rlStep(trainer, [
+    { groupId: "g", task, trajectories: [rollout("a", good, true), rollout("b", bad, false)] },
+    flat,
+  ], {
+    estimator: "grpo",
+    rewardWeights: DEFAULT_REWARD_WEIGHTS,
+    canonicalize: (c) => c,
+    filterZeroVariance: true,
+    turnLevelWeight: 0,
+    lr: 0.01,
+    padId: 0,
+  });
+  assert.equal(scalars["charts/groups_filtered"], 1, "the all-success group carries no signal");
+  assert.equal(scalars["charts/groups_kept"], 1);
+  assert.equal(scalars["charts/success_rate"], 0.75);
+  assert.equal(scalars["rewards/call_f1"], 0.75);
+  for (
+    const k of [
+      "losses/policy",
+      "losses/clip_fraction",
+      "losses/kl",
+      "losses/entropy",
+      "losses/grad_norm",
+    ]
+  ) {
+    assert.ok(Number.isFinite(scalars[k]), k);
+  }
+  const after = { good: await logp(trainer.weights, good), bad: await logp(trainer.weights, bad) };
+  assert.ok(after.good > before.good && after.bad < before.bad, JSON.stringify({ before, after }));
+  await scorer.dispose();
+});
