@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { initWeights, LogprobScorer, modelConfig, Trainer } from "@parlmt/model";
+import { Trainer } from "@parlmt/model";
+import { tinyPolicy } from "./_tiny_policy_test_util.ts";
 import { packPolicyBatch, type PolicySample, trajectorySamples } from "./policy_batch.ts";
 
 Deno.test("trajectorySamples() keeps exact tokens and gives each turn its advantage", () => {
@@ -59,23 +60,10 @@ Deno.test("packPolicyBatch() masks all but generated targets and truncates the p
 });
 
 Deno.test("a policy step moves probability toward the positive-advantage continuation", async () => {
-  const config = modelConfig({
-    nLayer: 1,
-    nHead: 2,
-    nEmbd: 32,
-    nFf: 64,
-    vocabSize: 16,
-    blockSize: 8,
-  });
-  const weights = initWeights(config, 1);
   const T = 4;
   const prompt = [1, 2, 3];
+  const { config, weights, logp, dispose } = await tinyPolicy(1, prompt);
   const good = 5, bad = 6;
-  const scorer = await LogprobScorer.create(config, { intraOpNumThreads: 1 });
-  const logp = async (w: typeof weights, token: number) => {
-    const out = await scorer.score(1, [...prompt, 0], [2, 3, token, 0], { weights: w });
-    return out[2]!;
-  };
   const before = { good: await logp(weights, good), bad: await logp(weights, bad) };
   const samples: PolicySample[] = [good, bad].map((token, i) => ({
     tokens: [...prompt, token],
@@ -98,5 +86,5 @@ Deno.test("a policy step moves probability toward the positive-advantage continu
   const after = { good: await logp(trainer.weights, good), bad: await logp(trainer.weights, bad) };
   assert.ok(after.good > before.good, `good ${before.good} -> ${after.good}`);
   assert.ok(after.bad < before.bad, `bad ${before.bad} -> ${after.bad}`);
-  await scorer.dispose();
+  await dispose();
 });

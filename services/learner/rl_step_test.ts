@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { TaskSchema, TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { initWeights, LogprobScorer, modelConfig, Trainer } from "@parlmt/model";
+import { Trainer } from "@parlmt/model";
+import { tinyPolicy } from "./_tiny_policy_test_util.ts";
 import { DEFAULT_REWARD_WEIGHTS } from "./rewards.ts";
 import { rlStep } from "./rl_step.ts";
 
 Deno.test("rlStep() rewards the successful rollout's tokens and logs every term", async () => {
-  const config = modelConfig({
-    nLayer: 1,
-    nHead: 2,
-    nEmbd: 32,
-    nFf: 64,
-    vocabSize: 16,
-    blockSize: 8,
-  });
-  const weights = initWeights(config, 3);
   const prompt = [1, 2, 3];
-  const scorer = await LogprobScorer.create(config, { intraOpNumThreads: 1 });
-  const logp = async (w: typeof weights, token: number) =>
-    (await scorer.score(1, [...prompt, 0], [2, 3, token, 0], { weights: w }))[2]!;
+  const { config, weights, logp, dispose } = await tinyPolicy(3, prompt);
   const good = 5, bad = 6;
   const before = { good: await logp(weights, good), bad: await logp(weights, bad) };
   const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
@@ -79,5 +69,5 @@ Deno.test("rlStep() rewards the successful rollout's tokens and logs every term"
   }
   const after = { good: await logp(trainer.weights, good), bad: await logp(trainer.weights, bad) };
   assert.ok(after.good > before.good && after.bad < before.bad, JSON.stringify({ before, after }));
-  await scorer.dispose();
+  await dispose();
 });
