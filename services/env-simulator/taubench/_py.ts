@@ -7,12 +7,15 @@
 import {
   isPyKey,
   keyError,
+  pyAdd,
+  pyContains,
   PyDict,
   pyEquals,
   PyError,
   pyGt,
   pyIter,
   pyLt,
+  pySub,
   PyTuple,
   pyTypeName,
   type PyValue,
@@ -62,6 +65,7 @@ export function sliceFrom(obj: PyValue, start: number): PyValue {
   if (typeof obj === "string") return [...obj].slice(start).join("");
   if (Array.isArray(obj)) return obj.slice(start);
   if (obj instanceof PyTuple) return new PyTuple(obj.items.slice(start));
+  if (obj instanceof PyDict) throw new PyError("TypeError", "unhashable type: 'slice'");
   throw new PyError("TypeError", `'${pyTypeName(obj)}' object is not subscriptable`);
 }
 
@@ -121,4 +125,37 @@ export function pyInt(v: PyValue): bigint {
     "TypeError",
     `int() argument must be a string, a bytes-like object or a real number, not '${pyTypeName(v)}'`,
   );
+}
+
+function inplace(
+  op: "+" | "-",
+  f: (a: PyValue, b: PyValue) => PyValue,
+): (a: PyValue, b: PyValue) => PyValue {
+  return (a, b) => {
+    try {
+      return f(a, b);
+    } catch (err) {
+      if (
+        err instanceof PyError && err.message.startsWith(`unsupported operand type(s) for ${op}:`)
+      ) {
+        throw new PyError(err.pyType, err.message.replace(`for ${op}:`, `for ${op}=:`));
+      }
+      throw err;
+    }
+  };
+}
+
+/** Python `a += b` for numbers (the error text names `+=`). */
+export const iadd: (a: PyValue, b: PyValue) => PyValue = inplace("+", pyAdd);
+/** Python `a -= b` for numbers (the error text names `-=`). */
+export const isub: (a: PyValue, b: PyValue) => PyValue = inplace("-", pySub);
+
+/** Python `x in container` where `container` is a dict (raises for unhashable `x`). */
+export function inDict(container: PyDict, x: PyValue): boolean {
+  return pyContains(container, x);
+}
+
+/** Python `a != b` */
+export function ne(a: PyValue, b: PyValue): boolean {
+  return !pyEquals(a, b);
 }
