@@ -5,6 +5,7 @@
  * FAILED_PRECONDITION with a clear message, and the service keeps serving.
  */
 import assert from "node:assert/strict";
+import { Benchmark } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import { Code, codeName, createClient, RpcError } from "@parlmt/grpc";
 import { spawnService } from "@parlmt/stack";
@@ -43,8 +44,9 @@ Deno.test({
         assert.equal(page.total, 200, category);
         assert.equal(page.tasks.length, 200);
       }
-      const first = await env.listTasks({ pageSize: 10 });
+      const first = await env.listTasks({ pageSize: 10, benchmark: Benchmark.BFCL });
       assert.equal(first.total, 800);
+      assert.equal((await env.listTasks({ pageSize: 1 })).total, 800 + 685, "BFCL and τ-bench");
       assert.equal(first.nextPageToken, "10");
 
       // Replay the ground truth of a task turn by turn; the checker passes it.
@@ -171,6 +173,96 @@ Deno.test({
       assert.equal((await env.getState({ sessionId: s2 })).turnIndex, 0);
       await env.closeSession({ sessionId: s2 });
       await fails(env.closeSession({ sessionId: s2 }), Code.NOT_FOUND, /unknown or expired/);
+    } finally {
+      env.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "env service - τ-bench sessions over gRPC: gold actions, scripted user, reward 1",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using svc = await spawnService("env-simulator");
+    const env = createClient(EnvService, svc.address);
+    try {
+      const retail = await env.listTasks({
+        benchmark: Benchmark.TAUBENCH,
+        category: "retail",
+        pageSize: 1000,
+      });
+      assert.equal(retail.total, 115 + 500 + 20, "test, train and dev splits");
+      for (const index of [0, 5]) {
+        const id = `taubench_retail_test_${index}`;
+        const { task } = await env.getTask({ taskId: id });
+        const { sessionId, userMessages, tools } = await env.createSession({
+          source: { case: "taskId", value: id },
+          user: { kind: { case: "scripted", value: { stopAfter: 1 } } },
+        });
+        assert.equal(tools.length, 16, "retail has 16 tools");
+        assert.equal(userMessages.length, 2, "policy and the user's first line");
+        const outputs: string[] = JSON.parse(task!.sourceJson).outputs;
+        for (const call of task!.turns[0]!.groundTruthCalls) {
+          const name = call.slice(0, call.indexOf("("));
+          if (name === "respond") continue;
+          const argumentsJson = call.slice(name.length + 1, -1);
+          const res = await env.execute({
+            sessionId,
+            calls: { case: "toolCalls", value: { calls: [{ name, argumentsJson }] } },
+          });
+          assert.equal(res.results.length, 1);
+        }
+        const reply = await env.reply({ sessionId, text: `Done. ${outputs.join(", ")}` });
+        assert.equal(reply.done, true);
+        const { result } = await env.evaluate({ sessionId });
+        assert.equal(result!.reward, 1, result!.detailsJson);
+        assert.equal(result!.success, true);
+      }
+      // τ-bench sessions cannot be forked, take one call per step, and need a user.
+      const s = await env.createSession({
+        source: { case: "taskId", value: "taubench_airline_test_0" },
+        user: { kind: { case: "scripted", value: {} } },
+      });
+      await fails(
+        env.forkSession({ sessionId: s.sessionId }),
+        Code.FAILED_PRECONDITION,
+        /cannot be copied/,
+      );
+      await fails(
+        env.execute({
+          sessionId: s.sessionId,
+          calls: { case: "source", value: "[get_user_details(user_id='x')]" },
+        }),
+        Code.INVALID_ARGUMENT,
+        /exactly one call/,
+      );
+      const bad = await env.execute({
+        sessionId: s.sessionId,
+        calls: {
+          case: "toolCalls",
+          value: { calls: [{ name: "no_such_tool", argumentsJson: "{}" }] },
+        },
+      });
+      assert.match(bad.results[0]!.output, /Unknown action no_such_tool/);
+      await fails(
+        env.advanceTurn({ sessionId: s.sessionId }),
+        Code.FAILED_PRECONDITION,
+        /for BFCL sessions/,
+      );
+      await fails(
+        env.createSession({ source: { case: "taskId", value: "taubench_airline_test_0" } }),
+        Code.FAILED_PRECONDITION,
+        /No user simulator/,
+      );
+      await fails(
+        env.createSession({
+          source: { case: "taskId", value: "taubench_airline_test_999" },
+          user: { kind: { case: "scripted", value: {} } },
+        }),
+        Code.NOT_FOUND,
+        /taskIndex 999/,
+      );
     } finally {
       env.close();
     }

@@ -24,6 +24,21 @@ export const ENV_CONFIG_SPEC = {
     doc: "Largest call text (or arguments_json) accepted by Execute",
     min: 100,
   },
+  userBaseUrl: {
+    type: "string",
+    default: "",
+    doc:
+      "τ-bench: OpenAI-compatible endpoint of the simulated user (empty: requests must name one)",
+  },
+  userModel: { type: "string", default: "gpt-4o", doc: "τ-bench: model of the simulated user" },
+  userApiKey: { type: "string", default: "", doc: "τ-bench: API key of the user endpoint" },
+  tauMaxSteps: {
+    type: "integer",
+    default: 30,
+    doc: "τ-bench: agent steps before an episode ends",
+    min: 1,
+    max: 1000,
+  },
 } as const;
 
 /** The resolved configuration. */

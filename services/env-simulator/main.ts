@@ -3,7 +3,7 @@ import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import { runService } from "@parlmt/service";
 import { ENV_CONFIG_SPEC } from "./config.ts";
 import { SessionStore } from "./mod.ts";
-import { envErrorMapper, envService } from "./server.ts";
+import { envErrorMapper, envService, type EnvSession } from "./server.ts";
 
 if (import.meta.main) {
   const code = await runService({
@@ -12,7 +12,7 @@ if (import.meta.main) {
     args: Deno.args,
     env: Deno.env.toObject(),
     setup({ config, server }) {
-      const store = new SessionStore({
+      const store = new SessionStore<EnvSession>({
         ttlMs: config.sessionTtlMs,
         maxSessions: config.maxSessions,
       });

@@ -8,6 +8,17 @@ import {
   type TaskSchema,
 } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
+import {
+  createTauSession,
+  type DefaultUser,
+  parseTauTaskId,
+  tauCheck,
+  tauOpening,
+  TauSession,
+  tauTaskSummaries,
+  tauTools,
+} from "./tau_sessions.ts";
+import { dbHash, loadTasks } from "./taubench/mod.ts";
 import { Code, RpcError, type ServiceImpl } from "@parlmt/grpc";
 import { parsePyJson, PyDict, pyJsonDumps } from "@parlmt/pycompat";
 import type { EnvConfig } from "./config.ts";
@@ -28,6 +39,18 @@ import {
   type ParsedCallExpr,
   type SessionStore,
 } from "./mod.ts";
+
+/** A BFCL episode in the session store. */
+export class BfclSession {
+  readonly kind = "bfcl";
+  constructor(readonly episode: Episode) {}
+  fork(): BfclSession {
+    return new BfclSession(this.episode.fork());
+  }
+}
+
+/** What a session holds. */
+export type EnvSession = BfclSession | TauSession;
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
@@ -145,8 +168,36 @@ export function callFromJson(name: string, argumentsJson: string): ParsedCallExp
   return { name, args: [], kwargs };
 }
 
+function bfcl(session: EnvSession, rpc: string): Episode {
+  if (session.kind !== "bfcl") {
+    throw new RpcError(
+      Code.FAILED_PRECONDITION,
+      `${rpc} is for BFCL sessions; this is a τ-bench session`,
+    );
+  }
+  return session.episode;
+}
+
+const TAU_CATEGORIES = ["retail", "airline"];
+
 /** The EnvService handlers over `store`. */
-export function envService(store: SessionStore, config: EnvConfig): ServiceImpl<typeof EnvService> {
+export function envService(
+  store: SessionStore<EnvSession>,
+  config: EnvConfig,
+): ServiceImpl<typeof EnvService> {
+  const defaultUser: DefaultUser = {
+    baseUrl: config.userBaseUrl,
+    model: config.userModel,
+    apiKey: config.userApiKey,
+  };
+  const add = (session: EnvSession) => {
+    try {
+      return store.add(session);
+    } catch (err) {
+      if (err instanceof RangeError) throw new RpcError(Code.RESOURCE_EXHAUSTED, err.message);
+      throw err;
+    }
+  };
   const checkSize = (what: string, text: string, limit: number) => {
     if (text.length > limit) {
       throw new RpcError(
@@ -157,38 +208,108 @@ export function envService(store: SessionStore, config: EnvConfig): ServiceImpl<
   };
   return {
     listTasks(req) {
-      if (req.benchmark !== Benchmark.UNSPECIFIED && req.benchmark !== Benchmark.BFCL) {
-        return { tasks: [], nextPageToken: "", total: 0 };
-      }
-      if (req.category && !(BFCL_CATEGORIES as readonly string[]).includes(req.category)) {
+      const wantBfcl = req.benchmark === Benchmark.UNSPECIFIED || req.benchmark === Benchmark.BFCL;
+      const wantTau = req.benchmark === Benchmark.UNSPECIFIED ||
+        req.benchmark === Benchmark.TAUBENCH;
+      const known = [...(wantBfcl ? BFCL_CATEGORIES : []), ...(wantTau ? TAU_CATEGORIES : [])];
+      if (req.category && !known.includes(req.category)) {
         throw new RpcError(
           Code.INVALID_ARGUMENT,
-          `Unknown category "${req.category}": expected one of ${BFCL_CATEGORIES.join(", ")}`,
+          `Unknown category "${req.category}": expected one of ${known.join(", ")}`,
         );
       }
-      const all = listTasks(req.category || undefined);
+      const all = [
+        ...(wantBfcl &&
+            (!req.category || (BFCL_CATEGORIES as readonly string[]).includes(req.category))
+          ? listTasks(req.category || undefined).map(summary)
+          : []),
+        ...(wantTau && (!req.category || TAU_CATEGORIES.includes(req.category))
+          ? tauTaskSummaries(req.category || undefined)
+          : []),
+      ];
       const offset = req.pageToken ? Number(req.pageToken) : 0;
       if (!Number.isInteger(offset) || offset < 0) {
         throw new RpcError(Code.INVALID_ARGUMENT, `Invalid page_token "${req.pageToken}"`);
       }
       const size = Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-      const page = all.slice(offset, offset + size);
       const next = offset + size < all.length ? String(offset + size) : "";
-      return { tasks: page.map(summary), nextPageToken: next, total: all.length };
+      return { tasks: all.slice(offset, offset + size), nextPageToken: next, total: all.length };
     },
     getTask(req) {
+      const tau = parseTauTaskId(req.taskId);
+      if (tau) {
+        const t = loadTasks(tau.domain, tau.split)[tau.taskIndex];
+        if (!t) throw new RpcError(Code.NOT_FOUND, `Unknown task id "${req.taskId}"`);
+        return {
+          task: {
+            id: req.taskId,
+            benchmark: Benchmark.TAUBENCH,
+            category: tau.domain,
+            involvedClasses: [tau.domain],
+            turns: [{
+              userMessages: [{ role: Role.USER, content: t.instruction }],
+              groundTruthCalls: t.actions.map((a) => `${a.name}(${pyJsonDumps(a.kwargs)})`),
+            }],
+            split: tau.split,
+            sourceJson: JSON.stringify({
+              user_id: t.userId,
+              instruction: t.instruction,
+              outputs: t.outputs,
+            }),
+          },
+        };
+      }
       const task = getTask(req.taskId);
       if (!task) throw new RpcError(Code.NOT_FOUND, `Unknown task id "${req.taskId}"`);
       return { task: fullTask(task) };
     },
-    createSession(req) {
+    async createSession(req) {
+      if (req.source.case === "taskId" && parseTauTaskId(req.source.value)) {
+        const session = await createTauSession(
+          { taskId: req.source.value },
+          req.user,
+          defaultUser,
+          config.tauMaxSteps,
+        );
+        return {
+          sessionId: add(session),
+          task: tauTaskSummaries().find((t) => t.id === req.source.value),
+          userMessages: tauOpening(session),
+          tools: tauTools(session),
+        };
+      }
+      if (req.source.case === "taskJson") {
+        checkSize("task_json", req.source.value, config.maxTaskJsonChars);
+      }
+      if (req.source.case === "taskJson" && req.user?.kind.case !== undefined) {
+        // An inline τ-bench task: {"domain": "retail", "task": {...}}.
+        let parsed: { domain?: unknown; task?: unknown };
+        try {
+          parsed = JSON.parse(req.source.value);
+        } catch (err) {
+          throw new RpcError(
+            Code.INVALID_ARGUMENT,
+            `Invalid task_json: not valid JSON: ${(err as Error).message}`,
+          );
+        }
+        const session = await createTauSession(
+          { domain: String(parsed?.domain), task: parsed?.task },
+          req.user,
+          defaultUser,
+          config.tauMaxSteps,
+        );
+        return {
+          sessionId: add(session),
+          userMessages: tauOpening(session),
+          tools: tauTools(session),
+        };
+      }
       let episode: Episode;
       if (req.source.case === "taskId") {
         const id = req.source.value;
         if (!getTask(id)) throw new RpcError(Code.NOT_FOUND, `Unknown task id "${id}"`);
         episode = createEpisode(id);
       } else if (req.source.case === "taskJson") {
-        checkSize("task_json", req.source.value, config.maxTaskJsonChars);
         try {
           episode = createEpisode(inlineTaskFromJson(req.source.value));
         } catch (err) {
@@ -197,22 +318,17 @@ export function envService(store: SessionStore, config: EnvConfig): ServiceImpl<
       } else {
         throw new RpcError(Code.INVALID_ARGUMENT, "CreateSession needs task_id or task_json");
       }
-      let sessionId: string;
-      try {
-        sessionId = store.add(episode);
-      } catch (err) {
-        if (err instanceof RangeError) throw new RpcError(Code.RESOURCE_EXHAUSTED, err.message);
-        throw err;
-      }
       return {
-        sessionId,
+        sessionId: add(new BfclSession(episode)),
         task: summary(episode.task),
         userMessages: userMessages(episode),
         tools: episode.tools().map(toolDoc),
       };
     },
     getTools(req) {
-      const episode = store.get(req.sessionId);
+      const session = store.get(req.sessionId);
+      if (session.kind === "tau") return { tools: tauTools(session), turnIndex: 0 };
+      const episode = session.episode;
       const turn = req.turnIndex ?? episode.turn;
       if (turn >= episode.task.question.length) {
         throw new RpcError(
@@ -222,8 +338,30 @@ export function envService(store: SessionStore, config: EnvConfig): ServiceImpl<
       }
       return { tools: episode.tools(turn).map(toolDoc), turnIndex: turn };
     },
-    execute(req) {
-      const episode = store.get(req.sessionId);
+    async execute(req) {
+      const session = store.get(req.sessionId);
+      if (session.kind === "tau") {
+        if (req.calls.case !== "toolCalls" || req.calls.value.calls.length !== 1) {
+          throw new RpcError(
+            Code.INVALID_ARGUMENT,
+            "A τ-bench step is exactly one call in tool_calls (name and arguments_json)",
+          );
+        }
+        const call = req.calls.value.calls[0]!;
+        checkSize(`arguments_json of "${call.name}"`, call.argumentsJson, config.maxCallChars);
+        const r = await session.episode.step({
+          kind: "tool_call",
+          name: call.name,
+          arguments: call.argumentsJson,
+        });
+        return {
+          results: [{ call, output: r.observation, isError: r.observation.startsWith("Error") }],
+          stepsUsed: session.episode.numSteps,
+          stepLimit: config.tauMaxSteps,
+          forceTerminated: session.episode.endReason === "max_steps",
+        };
+      }
+      const episode = session.episode;
       let calls: string | ParsedCallExpr[];
       try {
         if (req.calls.case === "source") {
@@ -258,15 +396,23 @@ export function envService(store: SessionStore, config: EnvConfig): ServiceImpl<
         forceTerminated: episode.forceTerminated,
       };
     },
-    reply(req) {
-      store.get(req.sessionId);
-      throw new RpcError(
-        Code.FAILED_PRECONDITION,
-        "Reply is for τ-bench sessions; a BFCL turn ends with AdvanceTurn",
-      );
+    async reply(req) {
+      const session = store.get(req.sessionId);
+      if (session.kind !== "tau") {
+        throw new RpcError(
+          Code.FAILED_PRECONDITION,
+          "Reply is for τ-bench sessions; a BFCL turn ends with AdvanceTurn",
+        );
+      }
+      checkSize("Reply text", req.text, config.maxCallChars);
+      const r = await session.episode.step({ kind: "respond", content: req.text });
+      return {
+        userMessages: r.done ? [] : [{ role: Role.USER, content: r.observation }],
+        done: r.done,
+      };
     },
     advanceTurn(req) {
-      const episode = store.get(req.sessionId);
+      const episode = bfcl(store.get(req.sessionId), "AdvanceTurn");
       episode.advanceTurn();
       if (episode.done) return { turnIndex: episode.turn, done: true };
       return {
@@ -277,11 +423,16 @@ export function envService(store: SessionStore, config: EnvConfig): ServiceImpl<
       };
     },
     getState(req) {
-      const episode = store.get(req.sessionId);
-      return { stateJson: episode.stateJson(), turnIndex: episode.turn };
+      const session = store.get(req.sessionId);
+      if (session.kind === "tau") {
+        return { stateJson: JSON.stringify({ db_hash: dbHash(session.episode.db) }), turnIndex: 0 };
+      }
+      return { stateJson: session.episode.stateJson(), turnIndex: session.episode.turn };
     },
     evaluate(req) {
-      return { result: checkResult(store.get(req.sessionId).evaluate()) };
+      const session = store.get(req.sessionId);
+      if (session.kind === "tau") return { result: tauCheck(session) };
+      return { result: checkResult(session.episode.evaluate()) };
     },
     forkSession(req) {
       try {

@@ -2,7 +2,6 @@
  * A store of live episodes keyed by id, with a time-to-live, a maximum count and fork.
  * @module
  */
-import type { Episode } from "./episode.ts";
 
 /** Raised for an unknown or expired session id. */
 export class EpisodeNotFoundError extends Error {
@@ -38,12 +37,17 @@ export interface SessionStoreOptions {
 }
 
 /** Live episodes by id; every access refreshes the TTL; expired ones are swept lazily. */
-export class SessionStore {
+/** What a session holds: anything that can be deep-copied for a fork. */
+export interface Forkable<E> {
+  fork(): E;
+}
+
+export class SessionStore<E extends Forkable<E>> {
   readonly #ttlMs: number;
   readonly #max: number;
   readonly #now: () => number;
   readonly #newId: () => string;
-  readonly #sessions = new Map<string, { episode: Episode; lastUsedMs: number }>();
+  readonly #sessions = new Map<string, { episode: E; lastUsedMs: number }>();
 
   /** Create a store. */
   constructor(options: SessionStoreOptions = {}) {
@@ -87,7 +91,7 @@ export class SessionStore {
   }
 
   /** Store an episode under a new id. Throws `RangeError` when the store is full. */
-  add(episode: Episode): string {
+  add(episode: E): string {
     this.sweep();
     if (this.#sessions.size >= this.#max) {
       throw new RangeError(
@@ -100,7 +104,7 @@ export class SessionStore {
   }
 
   /** The episode of a session (refreshing its TTL). Throws `EpisodeNotFoundError`. */
-  get(id: string): Episode {
+  get(id: string): E {
     const s = this.#sessions.get(id);
     if (!s || this.#now() - s.lastUsedMs >= this.#ttlMs) {
       this.#sessions.delete(id);

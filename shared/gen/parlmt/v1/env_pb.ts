@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parlmt/v1/env.proto.
  */
 export const file_parlmt_v1_env: GenFile = /*@__PURE__*/
-  fileDesc("ChNwYXJsbXQvdjEvZW52LnByb3RvEglwYXJsbXQudjEidAoQTGlzdFRhc2tzUmVxdWVzdBInCgliZW5jaG1hcmsYASABKA4yFC5wYXJsbXQudjEuQmVuY2htYXJrEhAKCGNhdGVnb3J5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImIKEUxpc3RUYXNrc1Jlc3BvbnNlEiUKBXRhc2tzGAEgAygLMhYucGFybG10LnYxLlRhc2tTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRINCgV0b3RhbBgDIAEoDSIhCg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIjAKD0dldFRhc2tSZXNwb25zZRIdCgR0YXNrGAEgASgLMg8ucGFybG10LnYxLlRhc2siWAoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSEQoHdGFza19pZBgBIAEoCUgAEhMKCXRhc2tfanNvbhgCIAEoCUgAEg4KBnR0bF9tcxgDIAEoDUIICgZzb3VyY2UipwEKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEiQKBHRhc2sYAiABKAsyFi5wYXJsbXQudjEuVGFza1N1bW1hcnkSLQoNdXNlcl9tZXNzYWdlcxgDIAMoCzIWLnBhcmxtdC52MS5DaGF0TWVzc2FnZRIlCgV0b29scxgEIAMoCzIWLnBhcmxtdC52MS5GdW5jdGlvbkRvYyJNCg9HZXRUb29sc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIXCgp0dXJuX2luZGV4GAIgASgNSACIAQFCDQoLX3R1cm5faW5kZXgiTQoQR2V0VG9vbHNSZXNwb25zZRIlCgV0b29scxgBIAMoCzIWLnBhcmxtdC52MS5GdW5jdGlvbkRvYxISCgp0dXJuX2luZGV4GAIgASgNIm4KDkV4ZWN1dGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEAoGc291cmNlGAIgASgJSAASLQoKdG9vbF9jYWxscxgDIAEoCzIXLnBhcmxtdC52MS5Ub29sQ2FsbExpc3RIAEIHCgVjYWxscyIyCgxUb29sQ2FsbExpc3QSIgoFY2FsbHMYASADKAsyEy5wYXJsbXQudjEuVG9vbENhbGwiewoPRXhlY3V0ZVJlc3BvbnNlEiYKB3Jlc3VsdHMYASADKAsyFS5wYXJsbXQudjEuQ2FsbFJlc3VsdBISCgpzdGVwc191c2VkGAIgASgNEhIKCnN0ZXBfbGltaXQYAyABKA0SGAoQZm9yY2VfdGVybWluYXRlZBgEIAEoCCIwCgxSZXBseVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIMCgR0ZXh0GAIgASgJIkwKDVJlcGx5UmVzcG9uc2USLQoNdXNlcl9tZXNzYWdlcxgBIAMoCzIWLnBhcmxtdC52MS5DaGF0TWVzc2FnZRIMCgRkb25lGAIgASgIIkAKEkFkdmFuY2VUdXJuUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhYKDmFzc2lzdGFudF90ZXh0GAIgASgJIo0BChNBZHZhbmNlVHVyblJlc3BvbnNlEhIKCnR1cm5faW5kZXgYASABKA0SLQoNdXNlcl9tZXNzYWdlcxgCIAMoCzIWLnBhcmxtdC52MS5DaGF0TWVzc2FnZRIlCgV0b29scxgDIAMoCzIWLnBhcmxtdC52MS5GdW5jdGlvbkRvYxIMCgRkb25lGAQgASgIIiUKD0dldFN0YXRlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjoKEEdldFN0YXRlUmVzcG9uc2USEgoKc3RhdGVfanNvbhgBIAEoCRISCgp0dXJuX2luZGV4GAIgASgNIiUKD0V2YWx1YXRlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjoKEEV2YWx1YXRlUmVzcG9uc2USJgoGcmVzdWx0GAEgASgLMhYucGFybG10LnYxLkNoZWNrUmVzdWx0IigKEkZvcmtTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIikKE0ZvcmtTZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCSIpChNDbG9zZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFgoUQ2xvc2VTZXNzaW9uUmVzcG9uc2UypAYKCkVudlNlcnZpY2USRgoJTGlzdFRhc2tzEhsucGFybG10LnYxLkxpc3RUYXNrc1JlcXVlc3QaHC5wYXJsbXQudjEuTGlzdFRhc2tzUmVzcG9uc2USQAoHR2V0VGFzaxIZLnBhcmxtdC52MS5HZXRUYXNrUmVxdWVzdBoaLnBhcmxtdC52MS5HZXRUYXNrUmVzcG9uc2USUgoNQ3JlYXRlU2Vzc2lvbhIfLnBhcmxtdC52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBogLnBhcmxtdC52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USQwoIR2V0VG9vbHMSGi5wYXJsbXQudjEuR2V0VG9vbHNSZXF1ZXN0GhsucGFybG10LnYxLkdldFRvb2xzUmVzcG9uc2USQAoHRXhlY3V0ZRIZLnBhcmxtdC52MS5FeGVjdXRlUmVxdWVzdBoaLnBhcmxtdC52MS5FeGVjdXRlUmVzcG9uc2USOgoFUmVwbHkSFy5wYXJsbXQudjEuUmVwbHlSZXF1ZXN0GhgucGFybG10LnYxLlJlcGx5UmVzcG9uc2USTAoLQWR2YW5jZVR1cm4SHS5wYXJsbXQudjEuQWR2YW5jZVR1cm5SZXF1ZXN0Gh4ucGFybG10LnYxLkFkdmFuY2VUdXJuUmVzcG9uc2USQwoIR2V0U3RhdGUSGi5wYXJsbXQudjEuR2V0U3RhdGVSZXF1ZXN0GhsucGFybG10LnYxLkdldFN0YXRlUmVzcG9uc2USQwoIRXZhbHVhdGUSGi5wYXJsbXQudjEuRXZhbHVhdGVSZXF1ZXN0GhsucGFybG10LnYxLkV2YWx1YXRlUmVzcG9uc2USTAoLRm9ya1Nlc3Npb24SHS5wYXJsbXQudjEuRm9ya1Nlc3Npb25SZXF1ZXN0Gh4ucGFybG10LnYxLkZvcmtTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4ucGFybG10LnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy5wYXJsbXQudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_parlmt_v1_common]);
+  fileDesc("ChNwYXJsbXQvdjEvZW52LnByb3RvEglwYXJsbXQudjEidAoQTGlzdFRhc2tzUmVxdWVzdBInCgliZW5jaG1hcmsYASABKA4yFC5wYXJsbXQudjEuQmVuY2htYXJrEhAKCGNhdGVnb3J5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImIKEUxpc3RUYXNrc1Jlc3BvbnNlEiUKBXRhc2tzGAEgAygLMhYucGFybG10LnYxLlRhc2tTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRINCgV0b3RhbBgDIAEoDSIhCg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIjAKD0dldFRhc2tSZXNwb25zZRIdCgR0YXNrGAEgASgLMg8ucGFybG10LnYxLlRhc2sihAEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EhEKB3Rhc2tfaWQYASABKAlIABITCgl0YXNrX2pzb24YAiABKAlIABIOCgZ0dGxfbXMYAyABKA0SKgoEdXNlchgEIAEoCzIcLnBhcmxtdC52MS5Vc2VyU2ltdWxhdG9yU3BlY0IICgZzb3VyY2UiawoRVXNlclNpbXVsYXRvclNwZWMSIQoDbGxtGAEgASgLMhIucGFybG10LnYxLkxsbVVzZXJIABIrCghzY3JpcHRlZBgCIAEoCzIXLnBhcmxtdC52MS5TY3JpcHRlZFVzZXJIAEIGCgRraW5kIjsKB0xsbVVzZXISEAoIYmFzZV91cmwYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHYXBpX2tleRgDIAEoCSJCCgxTY3JpcHRlZFVzZXISDQoFZmlyc3QYASABKAkSDwoHcmVwbGllcxgCIAMoCRISCgpzdG9wX2FmdGVyGAMgASgNIqcBChVDcmVhdGVTZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIkCgR0YXNrGAIgASgLMhYucGFybG10LnYxLlRhc2tTdW1tYXJ5Ei0KDXVzZXJfbWVzc2FnZXMYAyADKAsyFi5wYXJsbXQudjEuQ2hhdE1lc3NhZ2USJQoFdG9vbHMYBCADKAsyFi5wYXJsbXQudjEuRnVuY3Rpb25Eb2MiTQoPR2V0VG9vbHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSFwoKdHVybl9pbmRleBgCIAEoDUgAiAEBQg0KC190dXJuX2luZGV4Ik0KEEdldFRvb2xzUmVzcG9uc2USJQoFdG9vbHMYASADKAsyFi5wYXJsbXQudjEuRnVuY3Rpb25Eb2MSEgoKdHVybl9pbmRleBgCIAEoDSJuCg5FeGVjdXRlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhAKBnNvdXJjZRgCIAEoCUgAEi0KCnRvb2xfY2FsbHMYAyABKAsyFy5wYXJsbXQudjEuVG9vbENhbGxMaXN0SABCBwoFY2FsbHMiMgoMVG9vbENhbGxMaXN0EiIKBWNhbGxzGAEgAygLMhMucGFybG10LnYxLlRvb2xDYWxsInsKD0V4ZWN1dGVSZXNwb25zZRImCgdyZXN1bHRzGAEgAygLMhUucGFybG10LnYxLkNhbGxSZXN1bHQSEgoKc3RlcHNfdXNlZBgCIAEoDRISCgpzdGVwX2xpbWl0GAMgASgNEhgKEGZvcmNlX3Rlcm1pbmF0ZWQYBCABKAgiMAoMUmVwbHlSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDAoEdGV4dBgCIAEoCSJMCg1SZXBseVJlc3BvbnNlEi0KDXVzZXJfbWVzc2FnZXMYASADKAsyFi5wYXJsbXQudjEuQ2hhdE1lc3NhZ2USDAoEZG9uZRgCIAEoCCJAChJBZHZhbmNlVHVyblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIWCg5hc3Npc3RhbnRfdGV4dBgCIAEoCSKNAQoTQWR2YW5jZVR1cm5SZXNwb25zZRISCgp0dXJuX2luZGV4GAEgASgNEi0KDXVzZXJfbWVzc2FnZXMYAiADKAsyFi5wYXJsbXQudjEuQ2hhdE1lc3NhZ2USJQoFdG9vbHMYAyADKAsyFi5wYXJsbXQudjEuRnVuY3Rpb25Eb2MSDAoEZG9uZRgEIAEoCCIlCg9HZXRTdGF0ZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI6ChBHZXRTdGF0ZVJlc3BvbnNlEhIKCnN0YXRlX2pzb24YASABKAkSEgoKdHVybl9pbmRleBgCIAEoDSIlCg9FdmFsdWF0ZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI6ChBFdmFsdWF0ZVJlc3BvbnNlEiYKBnJlc3VsdBgBIAEoCzIWLnBhcmxtdC52MS5DaGVja1Jlc3VsdCIoChJGb3JrU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIpChNGb3JrU2Vzc2lvblJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkiKQoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhYKFENsb3NlU2Vzc2lvblJlc3BvbnNlMqQGCgpFbnZTZXJ2aWNlEkYKCUxpc3RUYXNrcxIbLnBhcmxtdC52MS5MaXN0VGFza3NSZXF1ZXN0GhwucGFybG10LnYxLkxpc3RUYXNrc1Jlc3BvbnNlEkAKB0dldFRhc2sSGS5wYXJsbXQudjEuR2V0VGFza1JlcXVlc3QaGi5wYXJsbXQudjEuR2V0VGFza1Jlc3BvbnNlElIKDUNyZWF0ZVNlc3Npb24SHy5wYXJsbXQudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaIC5wYXJsbXQudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEkMKCEdldFRvb2xzEhoucGFybG10LnYxLkdldFRvb2xzUmVxdWVzdBobLnBhcmxtdC52MS5HZXRUb29sc1Jlc3BvbnNlEkAKB0V4ZWN1dGUSGS5wYXJsbXQudjEuRXhlY3V0ZVJlcXVlc3QaGi5wYXJsbXQudjEuRXhlY3V0ZVJlc3BvbnNlEjoKBVJlcGx5EhcucGFybG10LnYxLlJlcGx5UmVxdWVzdBoYLnBhcmxtdC52MS5SZXBseVJlc3BvbnNlEkwKC0FkdmFuY2VUdXJuEh0ucGFybG10LnYxLkFkdmFuY2VUdXJuUmVxdWVzdBoeLnBhcmxtdC52MS5BZHZhbmNlVHVyblJlc3BvbnNlEkMKCEdldFN0YXRlEhoucGFybG10LnYxLkdldFN0YXRlUmVxdWVzdBobLnBhcmxtdC52MS5HZXRTdGF0ZVJlc3BvbnNlEkMKCEV2YWx1YXRlEhoucGFybG10LnYxLkV2YWx1YXRlUmVxdWVzdBobLnBhcmxtdC52MS5FdmFsdWF0ZVJlc3BvbnNlEkwKC0ZvcmtTZXNzaW9uEh0ucGFybG10LnYxLkZvcmtTZXNzaW9uUmVxdWVzdBoeLnBhcmxtdC52MS5Gb3JrU2Vzc2lvblJlc3BvbnNlEk8KDENsb3NlU2Vzc2lvbhIeLnBhcmxtdC52MS5DbG9zZVNlc3Npb25SZXF1ZXN0Gh8ucGFybG10LnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_parlmt_v1_common]);
 
 /**
  * @generated from message parlmt.v1.ListTasksRequest
@@ -154,6 +154,13 @@ export type CreateSessionRequest = Message<"parlmt.v1.CreateSessionRequest"> & {
    * @generated from field: uint32 ttl_ms = 3;
    */
   ttlMs: number;
+
+  /**
+   * τ-bench: the simulated user (unset: the server's configured user simulator).
+   *
+   * @generated from field: parlmt.v1.UserSimulatorSpec user = 4;
+   */
+  user?: UserSimulatorSpec | undefined;
 };
 
 /**
@@ -162,6 +169,109 @@ export type CreateSessionRequest = Message<"parlmt.v1.CreateSessionRequest"> & {
  */
 export const CreateSessionRequestSchema: GenMessage<CreateSessionRequest> = /*@__PURE__*/
   messageDesc(file_parlmt_v1_env, 4);
+
+/**
+ * The simulated user of a τ-bench session.
+ *
+ * @generated from message parlmt.v1.UserSimulatorSpec
+ */
+export type UserSimulatorSpec = Message<"parlmt.v1.UserSimulatorSpec"> & {
+  /**
+   * @generated from oneof parlmt.v1.UserSimulatorSpec.kind
+   */
+  kind: {
+    /**
+     * An LLM behind an OpenAI-compatible chat endpoint, with the reference's prompt.
+     *
+     * @generated from field: parlmt.v1.LlmUser llm = 1;
+     */
+    value: LlmUser;
+    case: "llm";
+  } | {
+    /**
+     * A deterministic user for offline runs.
+     *
+     * @generated from field: parlmt.v1.ScriptedUser scripted = 2;
+     */
+    value: ScriptedUser;
+    case: "scripted";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message parlmt.v1.UserSimulatorSpec.
+ * Use `create(UserSimulatorSpecSchema)` to create a new message.
+ */
+export const UserSimulatorSpecSchema: GenMessage<UserSimulatorSpec> = /*@__PURE__*/
+  messageDesc(file_parlmt_v1_env, 5);
+
+/**
+ * An OpenAI-compatible chat endpoint playing the user.
+ *
+ * @generated from message parlmt.v1.LlmUser
+ */
+export type LlmUser = Message<"parlmt.v1.LlmUser"> & {
+  /**
+   * e.g. "http://127.0.0.1:8000/v1".
+   *
+   * @generated from field: string base_url = 1;
+   */
+  baseUrl: string;
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * Sent as a bearer token when set.
+   *
+   * @generated from field: string api_key = 3;
+   */
+  apiKey: string;
+};
+
+/**
+ * Describes the message parlmt.v1.LlmUser.
+ * Use `create(LlmUserSchema)` to create a new message.
+ */
+export const LlmUserSchema: GenMessage<LlmUser> = /*@__PURE__*/
+  messageDesc(file_parlmt_v1_env, 6);
+
+/**
+ * A user that follows a script.
+ *
+ * @generated from message parlmt.v1.ScriptedUser
+ */
+export type ScriptedUser = Message<"parlmt.v1.ScriptedUser"> & {
+  /**
+   * The first utterance (empty: the task instruction).
+   *
+   * @generated from field: string first = 1;
+   */
+  first: string;
+
+  /**
+   * Replies to the agent's text messages, in order; then "ok".
+   *
+   * @generated from field: repeated string replies = 2;
+   */
+  replies: string[];
+
+  /**
+   * Say ###STOP### in answer to the agent's k-th text message (0: never).
+   *
+   * @generated from field: uint32 stop_after = 3;
+   */
+  stopAfter: number;
+};
+
+/**
+ * Describes the message parlmt.v1.ScriptedUser.
+ * Use `create(ScriptedUserSchema)` to create a new message.
+ */
+export const ScriptedUserSchema: GenMessage<ScriptedUser> = /*@__PURE__*/
+  messageDesc(file_parlmt_v1_env, 7);
 
 /**
  * @generated from message parlmt.v1.CreateSessionResponse
@@ -197,7 +307,7 @@ export type CreateSessionResponse = Message<"parlmt.v1.CreateSessionResponse"> &
  * Use `create(CreateSessionResponseSchema)` to create a new message.
  */
 export const CreateSessionResponseSchema: GenMessage<CreateSessionResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 5);
+  messageDesc(file_parlmt_v1_env, 8);
 
 /**
  * @generated from message parlmt.v1.GetToolsRequest
@@ -221,7 +331,7 @@ export type GetToolsRequest = Message<"parlmt.v1.GetToolsRequest"> & {
  * Use `create(GetToolsRequestSchema)` to create a new message.
  */
 export const GetToolsRequestSchema: GenMessage<GetToolsRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 6);
+  messageDesc(file_parlmt_v1_env, 9);
 
 /**
  * @generated from message parlmt.v1.GetToolsResponse
@@ -243,7 +353,7 @@ export type GetToolsResponse = Message<"parlmt.v1.GetToolsResponse"> & {
  * Use `create(GetToolsResponseSchema)` to create a new message.
  */
 export const GetToolsResponseSchema: GenMessage<GetToolsResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 7);
+  messageDesc(file_parlmt_v1_env, 10);
 
 /**
  * @generated from message parlmt.v1.ExecuteRequest
@@ -281,7 +391,7 @@ export type ExecuteRequest = Message<"parlmt.v1.ExecuteRequest"> & {
  * Use `create(ExecuteRequestSchema)` to create a new message.
  */
 export const ExecuteRequestSchema: GenMessage<ExecuteRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 8);
+  messageDesc(file_parlmt_v1_env, 11);
 
 /**
  * A list of calls (a oneof cannot hold a repeated field).
@@ -300,7 +410,7 @@ export type ToolCallList = Message<"parlmt.v1.ToolCallList"> & {
  * Use `create(ToolCallListSchema)` to create a new message.
  */
 export const ToolCallListSchema: GenMessage<ToolCallList> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 9);
+  messageDesc(file_parlmt_v1_env, 12);
 
 /**
  * @generated from message parlmt.v1.ExecuteResponse
@@ -336,7 +446,7 @@ export type ExecuteResponse = Message<"parlmt.v1.ExecuteResponse"> & {
  * Use `create(ExecuteResponseSchema)` to create a new message.
  */
 export const ExecuteResponseSchema: GenMessage<ExecuteResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 10);
+  messageDesc(file_parlmt_v1_env, 13);
 
 /**
  * @generated from message parlmt.v1.ReplyRequest
@@ -358,7 +468,7 @@ export type ReplyRequest = Message<"parlmt.v1.ReplyRequest"> & {
  * Use `create(ReplyRequestSchema)` to create a new message.
  */
 export const ReplyRequestSchema: GenMessage<ReplyRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 11);
+  messageDesc(file_parlmt_v1_env, 14);
 
 /**
  * @generated from message parlmt.v1.ReplyResponse
@@ -382,7 +492,7 @@ export type ReplyResponse = Message<"parlmt.v1.ReplyResponse"> & {
  * Use `create(ReplyResponseSchema)` to create a new message.
  */
 export const ReplyResponseSchema: GenMessage<ReplyResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 12);
+  messageDesc(file_parlmt_v1_env, 15);
 
 /**
  * @generated from message parlmt.v1.AdvanceTurnRequest
@@ -406,7 +516,7 @@ export type AdvanceTurnRequest = Message<"parlmt.v1.AdvanceTurnRequest"> & {
  * Use `create(AdvanceTurnRequestSchema)` to create a new message.
  */
 export const AdvanceTurnRequestSchema: GenMessage<AdvanceTurnRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 13);
+  messageDesc(file_parlmt_v1_env, 16);
 
 /**
  * @generated from message parlmt.v1.AdvanceTurnResponse
@@ -444,7 +554,7 @@ export type AdvanceTurnResponse = Message<"parlmt.v1.AdvanceTurnResponse"> & {
  * Use `create(AdvanceTurnResponseSchema)` to create a new message.
  */
 export const AdvanceTurnResponseSchema: GenMessage<AdvanceTurnResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 14);
+  messageDesc(file_parlmt_v1_env, 17);
 
 /**
  * @generated from message parlmt.v1.GetStateRequest
@@ -461,7 +571,7 @@ export type GetStateRequest = Message<"parlmt.v1.GetStateRequest"> & {
  * Use `create(GetStateRequestSchema)` to create a new message.
  */
 export const GetStateRequestSchema: GenMessage<GetStateRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 15);
+  messageDesc(file_parlmt_v1_env, 18);
 
 /**
  * @generated from message parlmt.v1.GetStateResponse
@@ -485,7 +595,7 @@ export type GetStateResponse = Message<"parlmt.v1.GetStateResponse"> & {
  * Use `create(GetStateResponseSchema)` to create a new message.
  */
 export const GetStateResponseSchema: GenMessage<GetStateResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 16);
+  messageDesc(file_parlmt_v1_env, 19);
 
 /**
  * @generated from message parlmt.v1.EvaluateRequest
@@ -502,7 +612,7 @@ export type EvaluateRequest = Message<"parlmt.v1.EvaluateRequest"> & {
  * Use `create(EvaluateRequestSchema)` to create a new message.
  */
 export const EvaluateRequestSchema: GenMessage<EvaluateRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 17);
+  messageDesc(file_parlmt_v1_env, 20);
 
 /**
  * @generated from message parlmt.v1.EvaluateResponse
@@ -519,7 +629,7 @@ export type EvaluateResponse = Message<"parlmt.v1.EvaluateResponse"> & {
  * Use `create(EvaluateResponseSchema)` to create a new message.
  */
 export const EvaluateResponseSchema: GenMessage<EvaluateResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 18);
+  messageDesc(file_parlmt_v1_env, 21);
 
 /**
  * @generated from message parlmt.v1.ForkSessionRequest
@@ -536,7 +646,7 @@ export type ForkSessionRequest = Message<"parlmt.v1.ForkSessionRequest"> & {
  * Use `create(ForkSessionRequestSchema)` to create a new message.
  */
 export const ForkSessionRequestSchema: GenMessage<ForkSessionRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 19);
+  messageDesc(file_parlmt_v1_env, 22);
 
 /**
  * @generated from message parlmt.v1.ForkSessionResponse
@@ -553,7 +663,7 @@ export type ForkSessionResponse = Message<"parlmt.v1.ForkSessionResponse"> & {
  * Use `create(ForkSessionResponseSchema)` to create a new message.
  */
 export const ForkSessionResponseSchema: GenMessage<ForkSessionResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 20);
+  messageDesc(file_parlmt_v1_env, 23);
 
 /**
  * @generated from message parlmt.v1.CloseSessionRequest
@@ -570,7 +680,7 @@ export type CloseSessionRequest = Message<"parlmt.v1.CloseSessionRequest"> & {
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 21);
+  messageDesc(file_parlmt_v1_env, 24);
 
 /**
  * @generated from message parlmt.v1.CloseSessionResponse
@@ -583,7 +693,7 @@ export type CloseSessionResponse = Message<"parlmt.v1.CloseSessionResponse"> & {
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_parlmt_v1_env, 22);
+  messageDesc(file_parlmt_v1_env, 25);
 
 /**
  * Sessions of benchmark environments.
