@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { createEpisode } from "./create_episode.ts";
-import { EpisodeDoneError, MAXIMUM_STEP_LIMIT } from "./episode.ts";
+import { type Episode, EpisodeDoneError, MAXIMUM_STEP_LIMIT } from "./episode.ts";
 import { EpisodeNotFoundError, SessionStore } from "./sessions.ts";
 
 Deno.test("SessionStore expires idle sessions on an injected clock", () => {
   let now = 0;
   let next = 0;
-  const store = new SessionStore({ ttlMs: 1000, now: () => now, newId: () => `s${next++}` });
+  const store = new SessionStore<Episode>({ ttlMs: 1000, now: () => now, newId: () => `s${next++}` });
   const id = store.add(createEpisode("multi_turn_base_0"));
   now = 999;
   store.get(id);
@@ -18,7 +18,7 @@ Deno.test("SessionStore expires idle sessions on an injected clock", () => {
 });
 
 Deno.test("SessionStore enforces maxSessions and fork gives an independent copy", () => {
-  const store = new SessionStore({ maxSessions: 2 });
+  const store = new SessionStore<Episode>({ maxSessions: 2 });
   const a = store.add(createEpisode("multi_turn_base_0"));
   const b = store.fork(a);
   assert.throws(() => store.add(createEpisode("multi_turn_base_0")), RangeError);
