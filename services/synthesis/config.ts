@@ -5,6 +5,18 @@ import { commonFields } from "@parlmt/service";
 /** Every field, with its default and doc (flags, env names and --help derive from these). */
 export const SYNTHESIS_CONFIG_SPEC = {
   ...commonFields({ port: 50052, adminPort: 9102 }),
+  maxTasksPerRequest: {
+    type: "integer",
+    default: 10_000,
+    doc: "Most tasks one GenerateTasks or BuildDataset request may ask for",
+    min: 1,
+  },
+  maxAnnotateTurns: {
+    type: "integer",
+    default: 100,
+    doc: "Most turns of a task or trajectory that Annotate accepts",
+    min: 1,
+  },
 } as const;
 
 /** The resolved configuration. */

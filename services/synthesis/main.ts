@@ -1,8 +1,8 @@
-/** synthesis: the synthetic curriculum and PAG annotation. Its RPCs arrive with the synthesis issue. */
+/** synthesis: the synthetic curriculum and PAG annotation over gRPC. */
 import { SynthesisService } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
-import type { ServiceImpl } from "@parlmt/grpc";
 import { runService } from "@parlmt/service";
 import { SYNTHESIS_CONFIG_SPEC } from "./config.ts";
+import { synthesisService } from "./server.ts";
 
 if (import.meta.main) {
   const code = await runService({
@@ -10,9 +10,8 @@ if (import.meta.main) {
     spec: SYNTHESIS_CONFIG_SPEC,
     args: Deno.args,
     env: Deno.env.toObject(),
-    setup({ server }) {
-      // No handler yet: every method answers UNIMPLEMENTED, health and reflection work.
-      server.add(SynthesisService, {} as ServiceImpl<typeof SynthesisService>);
+    setup({ config, server }) {
+      server.add(SynthesisService, synthesisService(config));
       return Promise.resolve();
     },
   });

@@ -1,0 +1,141 @@
+/**
+ * SFT samples of an annotated task in both context modes: `full` (the whole transcript before the
+ * step) and `progress` (the latest progress block and the messages since it).
+ * @module
+ */
+import { functionDocs, HOLDOUT_MESSAGE } from "@parlmt/bfcl";
+import { jinjaToJson } from "@parlmt/tokenizer";
+import type { Annotation } from "./annotate.ts";
+import type { SynthTask } from "./generate_tasks.ts";
+
+/** A context mode. */
+export type ContextModeName = "full" | "progress";
+
+/** One chat message (plain). */
+export interface PlainMessage {
+  readonly role: "user" | "assistant" | "tool";
+  readonly content: string;
+  /** The function name (tool messages). */
+  readonly name?: string;
+}
+
+/** One compact tool doc (description cut to its first sentence, no per-argument prose). */
+export interface PlainTool {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: Record<string, unknown>;
+  readonly className: string;
+}
+
+/** One sample (the proto's SftSample, plain). */
+export interface PlainSample {
+  readonly id: string;
+  readonly taskId: string;
+  readonly turnIndex: number;
+  readonly stepIndex: number;
+  readonly mode: ContextModeName;
+  readonly split: string;
+  readonly tools: readonly PlainTool[];
+  readonly context: readonly PlainMessage[];
+  readonly target: string;
+}
+
+function compactParams(p: Record<string, unknown>): Record<string, unknown> {
+  const props = (p.properties ?? {}) as Record<string, { type?: string }>;
+  const out: Record<string, unknown> = { type: "dict", properties: {} };
+  for (const [k, v] of Object.entries(props)) {
+    (out.properties as Record<string, unknown>)[k] = { type: v.type ?? "string" };
+  }
+  if (Array.isArray(p.required)) out.required = p.required;
+  return out;
+}
+
+/** The compact tools of `classes` visible at `turn` (held-out functions appear when revealed). */
+export function visibleTools(
+  classes: readonly string[],
+  missed: Readonly<Record<string, readonly string[]>>,
+  turn: number,
+): PlainTool[] {
+  const heldUntil = new Map<string, number>();
+  for (const [t, names] of Object.entries(missed)) {
+    for (const n of names) heldUntil.set(n, Number(t));
+  }
+  const out: PlainTool[] = [];
+  for (const cls of classes) {
+    for (const doc of functionDocs(cls)) {
+      const t = heldUntil.get(doc.name);
+      if (t !== undefined && t > turn) continue;
+      const own = doc.description.split("Tool description: ").pop()!;
+      const first = own.split(/(?<=\.)\s/)[0]!.slice(0, 120);
+      out.push({
+        name: doc.name,
+        description: first,
+        parameters: compactParams(doc.parameters),
+        className: cls,
+      });
+    }
+  }
+  return out;
+}
+
+/** The samples of one annotated task (both modes unless `modes` says otherwise). */
+export function taskSamples(
+  task: SynthTask,
+  annotation: Annotation,
+  modes: readonly ContextModeName[] = ["full", "progress"],
+): PlainSample[] {
+  const out: PlainSample[] = [];
+  const transcript: PlainMessage[] = [];
+  let lastAssistant = -1;
+  let turn = -1;
+  for (const step of annotation.steps) {
+    if (step.turn !== turn) {
+      turn = step.turn;
+      const user = task.turns[turn]!.user;
+      for (const content of user.length > 0 ? user : [HOLDOUT_MESSAGE]) {
+        transcript.push({ role: "user", content });
+      }
+    }
+    const tools = visibleTools(task.classes, task.missedFunction, turn);
+    for (const mode of modes) {
+      // progress: from the latest assistant message (its block) on; before any, the whole turn.
+      const context = mode === "full"
+        ? transcript.slice()
+        : transcript.slice(Math.max(lastAssistant, 0));
+      out.push({
+        id: `${task.id}:t${turn}:s${step.step}:${mode}`,
+        taskId: task.id,
+        turnIndex: turn,
+        stepIndex: step.step,
+        mode,
+        split: task.split,
+        tools,
+        context,
+        target: step.target,
+      });
+    }
+    lastAssistant = transcript.length;
+    transcript.push({ role: "assistant", content: step.target });
+    step.calls.forEach((c, i) => {
+      transcript.push({
+        role: "tool",
+        content: step.results[i]!,
+        name: c.slice(0, c.indexOf("(")),
+      });
+    });
+  }
+  return out;
+}
+
+/** Bytes of the prompt as the turn template renders it (a fixed byte-level length measure). */
+export function promptBytes(sample: PlainSample): number {
+  let text = "<|system|># Tools";
+  for (const t of sample.tools) {
+    text += "\n" +
+      jinjaToJson({ name: t.name, description: t.description, parameters: t.parameters });
+  }
+  text += "<|end|>";
+  for (const m of sample.context) text += `<|${m.role}|>${m.content}<|end|>`;
+  text += "<|assistant|>";
+  return new TextEncoder().encode(text).length;
+}
