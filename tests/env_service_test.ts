@@ -129,7 +129,7 @@ Deno.test({
         Code.INVALID_ARGUMENT,
         /Invalid task_json/,
       );
-      await fails(env.createSession({}), Code.INVALID_ARGUMENT, /task_id or task_json/);
+      await fails(env.createSession({}), Code.INVALID_ARGUMENT, /task_id, task_json or task/);
       await fails(
         env.listTasks({ category: "nonsense" }),
         Code.INVALID_ARGUMENT,
@@ -263,6 +263,40 @@ Deno.test({
         Code.NOT_FOUND,
         /taskIndex 999/,
       );
+    } finally {
+      env.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "env service - synthetic curriculum tasks run as Task messages and pass the checker",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { generateTask } = await import("../services/synthesis/generate_tasks.ts");
+    const { taskToProto } = await import("../services/synthesis/to_proto.ts");
+    await using svc = await spawnService("env-simulator");
+    const env = createClient(EnvService, svc.address);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const task = taskToProto(generateTask(7, i, i % 2 ? "train" : "test"));
+        const { sessionId } = await env.createSession({ source: { case: "task", value: task } });
+        for (const [t, turn] of task.turns.entries()) {
+          if (turn.groundTruthCalls.length > 0) {
+            const res = await env.execute({
+              sessionId,
+              calls: { case: "source", value: `[${turn.groundTruthCalls.join(", ")}]` },
+            });
+            for (const r of res.results) {
+              assert.equal(r.isError, false, `${task.id} turn ${t}: ${r.output}`);
+            }
+          }
+          await env.advanceTurn({ sessionId });
+        }
+        const { result } = await env.evaluate({ sessionId });
+        assert.equal(result!.success, true, `${task.id}: ${result!.detailsJson.slice(0, 300)}`);
+      }
     } finally {
       env.close();
     }

@@ -5,6 +5,7 @@ import {
   type CheckResultSchema,
   type FunctionDocSchema,
   Role,
+  type Task,
   type TaskSchema,
 } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
@@ -150,6 +151,39 @@ export function inlineTaskFromJson(text: string): InlineTask {
     throw new TypeError('Field "initial_config" must be an object');
   }
   return { ...(plain as InlineTask), initial_config: initial };
+}
+
+/**
+ * A Task message (e.g. a synthetic curriculum task) as an inline BFCL task: user messages and
+ * ground truth per turn, functions revealed per turn (miss_func), the initial state parsed with
+ * Python types, and long_context from the category.
+ */
+export function inlineTaskFromProto(task: Task): InlineTask {
+  let initial: unknown = undefined;
+  if (task.initialConfigJson) {
+    initial = parsePyJson(task.initialConfigJson);
+    if (!(initial instanceof PyDict)) {
+      throw new TypeError('Field "initial_config_json" must be an object');
+    }
+  }
+  const missed: Record<string, string[]> = {};
+  task.turns.forEach((turn, t) => {
+    if (turn.revealedFunctions.length > 0) missed[String(t)] = [...turn.revealedFunctions];
+  });
+  return {
+    id: task.id,
+    question: task.turns.map((turn) =>
+      turn.userMessages.map((m) => ({
+        role: m.role === Role.SYSTEM ? "system" : "user",
+        content: m.content,
+      }))
+    ),
+    involved_classes: [...task.involvedClasses],
+    initial_config: initial as PyDict | undefined,
+    missed_function: missed,
+    ground_truth: task.turns.map((turn) => [...turn.groundTruthCalls]),
+    long_context: task.category.includes("long_context"),
+  };
 }
 
 /** A call with JSON keyword arguments as a parsed call expression (nothing is evaluated). */
@@ -315,8 +349,14 @@ export function envService(
         } catch (err) {
           throw invalid(err, "Invalid task_json");
         }
+      } else if (req.source.case === "task") {
+        try {
+          episode = createEpisode(inlineTaskFromProto(req.source.value));
+        } catch (err) {
+          throw invalid(err, "Invalid task");
+        }
       } else {
-        throw new RpcError(Code.INVALID_ARGUMENT, "CreateSession needs task_id or task_json");
+        throw new RpcError(Code.INVALID_ARGUMENT, "CreateSession needs task_id, task_json or task");
       }
       return {
         sessionId: add(new BfclSession(episode)),
