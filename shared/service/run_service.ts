@@ -65,6 +65,8 @@ export interface ServiceContext<C> {
 export interface ServiceHooks {
   /** Runs after the gRPC server stopped: drain connections, flush state. */
   close?(): Promise<void>;
+  /** When this settles the service shuts down as on SIGTERM (a worker that finished its work). */
+  done?: Promise<unknown>;
   /** Extra routes on the admin HTTP port (e.g. a dashboard); `undefined` falls through to 404. */
   http?(req: Request): Promise<Response | undefined> | Response | undefined;
 }
@@ -156,6 +158,7 @@ export async function runService<S extends ConfigSpec>(
   const handlers = (["SIGTERM", "SIGINT"] as const).map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
 
+  hooks?.done?.then(() => stopped.resolve("done"), () => stopped.resolve("done"));
   const signal = await stopped.promise;
   serving = false;
   logger.info("Shutting down", { signal, graceMs: config.shutdownGraceMs });

@@ -1,0 +1,137 @@
+/**
+ * One episode of a BFCL-environment task, as one readable loop: open a session, then for every
+ * user turn let the policy write (progress block +) calls, execute them, feed the results back,
+ * until it replies in text, the step limit ends the turn, or its output does not parse; then
+ * run the checker and return the trajectory with the exact tokens, logprobs and weights version
+ * of every generation.
+ */
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type ContextMode,
+  type FunctionDoc,
+  type Task,
+  type Trajectory,
+  TrajectorySchema,
+  type TrajectoryStepSchema,
+  type TrajectoryTurnSchema,
+} from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
+import type { PolicyService, SamplingParamsSchema } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
+import { type Client, Code, RpcError } from "@parlmt/grpc";
+import { parseAssistantText } from "@parlmt/tokenizer";
+import { buildContext, type TranscriptMessage } from "./context.ts";
+
+/** What an episode needs. */
+export interface EpisodeDeps {
+  env: Client<typeof EnvService>;
+  policy: Client<typeof PolicyService>;
+}
+
+/** Options of {@linkcode runEpisode}. */
+export interface EpisodeOptions {
+  contextMode: ContextMode;
+  sampling: MessageInitShape<typeof SamplingParamsSchema>;
+  /** Generations per turn before the turn is ended. @default {20} (BFCL's step limit) */
+  maxStepsPerTurn?: number;
+  /** Restrict output to the turn format and the offered tools. @default {false} */
+  constrained?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Runs `task` to the end and returns its trajectory (not yet submitted). */
+export async function runEpisode(
+  deps: EpisodeDeps,
+  task: Task,
+  options: EpisodeOptions,
+): Promise<Trajectory> {
+  const { env, policy } = deps;
+  const { signal, maxStepsPerTurn = 20 } = options;
+  const startedAtMs = BigInt(Date.now());
+  const opened = await env.createSession({ source: { case: "task", value: task } }, { signal });
+  const sessionId = opened.sessionId;
+  const transcript: TranscriptMessage[] = [];
+  const turns: MessageInitShape<typeof TrajectoryTurnSchema>[] = [];
+  let tools: FunctionDoc[] = opened.tools;
+  let userMessages = opened.userMessages;
+  try {
+    for (let turnIndex = 0;; turnIndex++) {
+      for (const m of userMessages) transcript.push({ role: "user", content: m.content });
+      const steps: MessageInitShape<typeof TrajectoryStepSchema>[] = [];
+      let finalText = "";
+      for (let step = 0; step < maxStepsPerTurn; step++) {
+        signal?.throwIfAborted();
+        const { generation } = await policy.generate({
+          params: {
+            prompt: {
+              case: "chat",
+              value: { messages: buildContext(transcript, options.contextMode), tools },
+            },
+            sampling: options.sampling,
+            constrained: options.constrained ?? false,
+          },
+        }, { signal });
+        const text = generation?.text ?? "";
+        const parts = parseAssistantText(text);
+        transcript.push({
+          role: "assistant",
+          content: text,
+          progress: parts.progress ?? undefined,
+        });
+        const record: MessageInitShape<typeof TrajectoryStepSchema> = {
+          generation,
+          progress: parts.progress !== null ? { text: parts.progress } : undefined,
+        };
+        steps.push(record);
+        if (parts.calls === null || parts.calls.length === 0) {
+          // A text reply ends the turn; so does output that is neither a reply nor calls.
+          record.reply = parts.rest;
+          record.formatError = parts.rest.startsWith("[") || parts.rest.length === 0;
+          finalText = parts.rest;
+          break;
+        }
+        let executed;
+        try {
+          executed = await env.execute({
+            sessionId,
+            calls: { case: "source", value: `[${parts.calls.join(", ")}]` },
+          }, { signal });
+        } catch (err) {
+          // Calls that do not parse end the turn, as in BFCL; the step is a format error.
+          record.formatError = true;
+          finalText = text;
+          if (err instanceof RpcError && err.code === Code.INVALID_ARGUMENT) break;
+          throw err;
+        }
+        record.calls = executed.results.map((r) => r.call!);
+        record.results = executed.results;
+        for (const r of executed.results) transcript.push({ role: "tool", content: r.output });
+        if (executed.forceTerminated) break;
+      }
+      const next = await env.advanceTurn({ sessionId, assistantText: finalText }, { signal })
+        .catch((err) => {
+          // A force-terminated episode cannot advance: it is over.
+          if (err instanceof RpcError && err.code === Code.FAILED_PRECONDITION) return undefined;
+          throw err;
+        });
+      const { stateJson } = await env.getState({ sessionId }, { signal });
+      turns.push({ turnIndex, userMessages, steps, stateJson });
+      if (!next || next.done) break;
+      userMessages = next.userMessages;
+      tools = next.tools;
+    }
+    const { result } = await env.evaluate({ sessionId }, { signal });
+    return create(TrajectorySchema, {
+      taskId: task.id,
+      contextMode: options.contextMode,
+      turns,
+      check: result,
+      startedAtMs,
+      finishedAtMs: BigInt(Date.now()),
+      taskTurns: task.turns,
+    });
+  } finally {
+    await env.closeSession({ sessionId }).catch(() => {
+      // The session expires by TTL anyway; a failed close must not hide the episode's error.
+    });
+  }
+}
