@@ -11,6 +11,7 @@ import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
+import { encodeWeights, initWeights, modelConfig, paramCount } from "@parlmt/model";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
 import {
   checkHealth,
@@ -21,6 +22,7 @@ import {
 } from "@parlmt/stack";
 import { replayTaskOverGrpc } from "../services/env-simulator/replay_grpc.ts";
 import { BFCL_CATEGORIES, listTasks } from "../services/env-simulator/mod.ts";
+import { canaryMeta } from "../services/policy-inference/weights_swap.ts";
 
 const USAGE = `Usage: deno task demo [--versions N] [--megabytes M] [--tasks K]
 
@@ -62,24 +64,32 @@ async function demo(
     const latencies: number[] = [];
     try {
       const publisher = await WeightsPublisher.open(nc);
-      const bytes = new Uint8Array(megabytes * 1024 * 1024);
+      // A decoder of about `megabytes` MB: the vocabulary takes the size not in the blocks.
+      const base = { nLayer: 2, nHead: 4, nEmbd: 128, nFf: 512, blockSize: 256 };
+      const blocks = paramCount(modelConfig({ ...base, vocabSize: 1 }));
+      const vocabSize = Math.max(64, Math.round((megabytes * 262_144 - blocks) / 256));
+      const config = modelConfig({ ...base, vocabSize });
+      const canaryIds = [1, 2, 3, 4, 5, 6, 7, 8];
       for (let v = 1; v <= versions; v++) {
-        for (let i = 0; i < bytes.length; i += 65536) {
-          crypto.getRandomValues(bytes.subarray(i, i + 65536));
-        }
+        const weights = initWeights(config, v);
+        const bytes = encodeWeights(config, weights, v);
+        const meta = await canaryMeta(config, weights, canaryIds);
         const start = performance.now();
-        const a = await publisher.publish(BigInt(v), bytes, {
-          config: JSON.stringify({ demo: true, v }),
-        });
+        const a = await publisher.publish(BigInt(v), bytes, meta);
         let status = await policy.getPolicyStatus({});
-        while (status.weightsVersion < BigInt(v)) {
+        while (status.weightsVersion < BigInt(v) && /^(ok|none)$/.test(status.lastSwap)) {
           await new Promise((r) => setTimeout(r, 5));
           status = await policy.getPolicyStatus({});
+        }
+        if (status.weightsVersion < BigInt(v)) {
+          throw new Error(`Weights v${v} refused by policy-inference: ${status.lastSwap}`);
         }
         const ms = performance.now() - start;
         latencies.push(ms);
         console.log(
-          `   v${v}: sha256 ${a.sha256.slice(0, 12)}…, served by policy-inference after ${
+          `   v${v}: ${(bytes.byteLength / 1e6).toFixed(1)} MB, sha256 ${
+            a.sha256.slice(0, 12)
+          }…, verified, canary checked and served by policy-inference after ${
             ms.toFixed(0)
           } ms (${status.lastSwap})`,
         );

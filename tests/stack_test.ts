@@ -9,6 +9,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { Code, createClient, RpcError } from "@parlmt/grpc";
+import { encodeWeights, initWeights, modelConfig } from "@parlmt/model";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
 import {
   checkHealth,
@@ -67,8 +68,9 @@ Deno.test({
       const policy = createClient(PolicyService, stack.services["policy-inference"].address);
       try {
         const publisher = await WeightsPublisher.open(nc);
-        const bytes = crypto.getRandomValues(new Uint8Array(64 * 1024));
-        await publisher.publish(1n, bytes, { config: '{"layers":2}' });
+        // A real weights blob (safetensors with its config): policy-inference decodes it.
+        const config = modelConfig({ nLayer: 1, nHead: 2, nEmbd: 16, nFf: 32, vocabSize: 64 });
+        await publisher.publish(1n, encodeWeights(config, initWeights(config, 1), 1));
         const deadline = Date.now() + 15_000;
         let status = await policy.getPolicyStatus({});
         while (status.weightsVersion !== 1n && Date.now() < deadline) {
@@ -78,11 +80,11 @@ Deno.test({
         assert.equal(status.weightsVersion, 1n);
         assert.equal(status.lastSwap, "ok");
         const models = await policy.listModels({});
-        assert.equal(models.models[0]!.configJson, '{"layers":2}');
-        // A method that does not exist yet answers UNIMPLEMENTED, clearly.
+        assert.deepEqual(JSON.parse(models.models[0]!.configJson), config);
+        // A malformed request is answered INVALID_ARGUMENT, clearly.
         await assert.rejects(
           policy.generate({}),
-          (err: unknown) => err instanceof RpcError && err.code === Code.UNIMPLEMENTED,
+          (err: unknown) => err instanceof RpcError && err.code === Code.INVALID_ARGUMENT,
         );
       } finally {
         policy.close();

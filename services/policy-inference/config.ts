@@ -11,6 +11,91 @@ export const POLICY_CONFIG_SPEC = {
     doc: "NATS server(s) of the weights bus (empty: do not subscribe)",
   },
   modelId: { type: "string", default: "parlmt-policy", doc: "Id of the served model" },
+  weightsFile: {
+    type: "string",
+    default: "",
+    doc: "Weights blob (safetensors with config) served until the bus announces a newer version",
+  },
+  modelDir: {
+    type: "string",
+    default: "",
+    doc:
+      "Serve an exported decoder folder (model.onnx with HF/Optimum names, config.json, tokenizer.json) instead of bus weights",
+  },
+  tokenizer: {
+    type: "string",
+    default: "",
+    doc: "tokenizer.json of the built-in model (needed for chat prompts, text and stop strings)",
+  },
+  maxBatch: { type: "integer", default: 32, doc: "Requests decoded together", min: 1, max: 1024 },
+  maxQueue: {
+    type: "integer",
+    default: 256,
+    doc: "Requests waiting for a slot; more get RESOURCE_EXHAUSTED",
+    min: 0,
+  },
+  retainVersions: {
+    type: "integer",
+    default: 1,
+    doc: "Replaced weights versions kept for requests pinned to them",
+    min: 0,
+    max: 8,
+  },
+  maxNewTokens: { type: "integer", default: 1024, doc: "Largest max_tokens accepted", min: 1 },
+  defaultMaxTokens: {
+    type: "integer",
+    default: 128,
+    doc: "max_tokens of a request that leaves it 0",
+    min: 1,
+  },
+  maxPromptTokens: {
+    type: "integer",
+    default: 0,
+    doc: "Longest prompt in tokens (0: the model's context less one)",
+    min: 0,
+  },
+  maxStopStrings: { type: "integer", default: 8, doc: "Most stop strings per request", min: 0 },
+  canaryTolerance: {
+    type: "number",
+    default: 1e-3,
+    doc: "Largest |served - published| canary logprob sum before a swap is rolled back",
+    min: 0,
+  },
+  requireCanary: {
+    type: "boolean",
+    default: false,
+    doc: "Refuse weights versions whose announcement carries no canary",
+  },
+  intraOpThreads: { type: "integer", default: 2, doc: "onnxruntime threads per op", min: 1 },
+  openaiHttp: {
+    type: "boolean",
+    default: true,
+    doc: "Serve the OpenAI-compatible API (/v1/chat/completions, /v1/models) on the admin port",
+  },
+  maxHttpBodyBytes: {
+    type: "integer",
+    default: 4 * 1024 * 1024,
+    doc: "Largest HTTP request body",
+    min: 1024,
+  },
+  externalBaseUrl: {
+    type: "string",
+    default: "",
+    doc: "OpenAI-compatible server to forward to, e.g. http://host:8000/v1 (empty: none)",
+  },
+  externalModel: { type: "string", default: "", doc: "Model name sent to the external server" },
+  externalApiKey: { type: "string", default: "", doc: "Bearer key of the external server" },
+  externalModelId: {
+    type: "string",
+    default: "external",
+    doc: "Id under which the external model is served here",
+  },
+  externalTimeoutMs: {
+    type: "integer",
+    default: 120_000,
+    doc: "Deadline of one external request",
+    min: 1,
+  },
 } as const;
 
 /** The resolved configuration. */

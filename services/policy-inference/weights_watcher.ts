@@ -1,4 +1,4 @@
-/** Follows the weights bus and records every verified version (the swap target of the runtime). */
+/** Follows the weights bus and hands every verified version to the runtime's swap. */
 import type { Logger } from "@parlmt/log";
 import { type NatsConnection, subscribeWeights, type WeightsUpdate } from "@parlmt/nats";
 
@@ -8,26 +8,37 @@ export interface WeightsState {
   sha256: string;
   sizeBytes: number;
   meta: Record<string, string>;
-  /** "ok", or why the last update was rejected. */
+  /** "ok", or why the last update was rejected or rolled back. */
   lastSwap: string;
+  /** Updates refused: bad checksum, unreadable blob, failed canary. */
   rejected: number;
+  /** Milliseconds from announcement to serving of the last accepted version. */
+  lastSwapMs: number;
 }
 
 /** A fresh state: no weights yet. */
 export function initialWeightsState(): WeightsState {
-  return { version: 0n, sha256: "", sizeBytes: 0, meta: {}, lastSwap: "none", rejected: 0 };
+  return {
+    version: 0n,
+    sha256: "",
+    sizeBytes: 0,
+    meta: {},
+    lastSwap: "none",
+    rejected: 0,
+    lastSwapMs: 0,
+  };
 }
 
 /**
- * Applies every verified update to `state` (and hands it to `onUpdate`) until `signal` aborts.
- * Rejected updates are logged, counted and leave the served version unchanged.
+ * Applies every verified update with `apply` (which throws to refuse it) until `signal`
+ * aborts. Refused updates are logged, counted and leave the served version unchanged.
  */
 export async function watchWeights(
   nc: NatsConnection,
   state: WeightsState,
   logger: Logger,
   signal: AbortSignal,
-  onUpdate?: (update: WeightsUpdate) => void | Promise<void>,
+  apply?: (update: WeightsUpdate) => Promise<void>,
 ): Promise<void> {
   const updates = subscribeWeights(nc, {
     signal,
@@ -39,15 +50,27 @@ export async function watchWeights(
     },
   });
   for await (const update of updates) {
-    await onUpdate?.(update);
+    try {
+      await apply?.(update);
+    } catch (err) {
+      state.rejected++;
+      state.lastSwap = (err as Error).message;
+      logger.warn("Rejected weights update", {
+        weightsVersion: update.version,
+        reason: state.lastSwap,
+      });
+      continue;
+    }
     state.version = update.version;
     state.sha256 = update.sha256;
     state.sizeBytes = update.bytes.byteLength;
     state.meta = update.meta;
     state.lastSwap = "ok";
+    state.lastSwapMs = Date.now() - Number(update.announcement.publishedAtMs);
     logger.info("Weights updated", {
       weightsVersion: update.version,
       sizeBytes: update.bytes.byteLength,
+      durationMs: state.lastSwapMs,
     });
   }
   logger.info("Weights watcher stopped");
