@@ -66,7 +66,10 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 500));
       const probe = createClient(EnvService, address);
       try {
-        assert.equal((await probe.listTasks({ category: "multi_turn_base", pageSize: 1 })).total, 200);
+        assert.equal(
+          (await probe.listTasks({ category: "multi_turn_base", pageSize: 1 })).total,
+          200,
+        );
       } finally {
         probe.close();
       }

@@ -6,7 +6,11 @@ import { EpisodeNotFoundError, SessionStore } from "./sessions.ts";
 Deno.test("SessionStore expires idle sessions on an injected clock", () => {
   let now = 0;
   let next = 0;
-  const store = new SessionStore<Episode>({ ttlMs: 1000, now: () => now, newId: () => `s${next++}` });
+  const store = new SessionStore<Episode>({
+    ttlMs: 1000,
+    now: () => now,
+    newId: () => `s${next++}`,
+  });
   const id = store.add(createEpisode("multi_turn_base_0"));
   now = 999;
   store.get(id);
