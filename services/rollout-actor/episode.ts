@@ -18,7 +18,7 @@ import {
 import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import type { PolicyService, SamplingParamsSchema } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { type Client, Code, RpcError } from "@parlmt/grpc";
-import { parseAssistantText } from "@parlmt/tokenizer";
+import { compactToolDoc, parseAssistantText } from "@parlmt/tokenizer";
 import { buildContext, type TranscriptMessage } from "./context.ts";
 
 /** What an episode needs. */
@@ -35,7 +35,22 @@ export interface EpisodeOptions {
   maxStepsPerTurn?: number;
   /** Restrict output to the turn format and the offered tools. @default {false} */
   constrained?: boolean;
+  /** Send compact tool docs (first sentence, argument types), as the SFT data has them. @default {true} */
+  compactTools?: boolean;
   signal?: AbortSignal;
+}
+
+/** The tool list as the policy sees it. */
+export function toolsForPolicy(tools: readonly FunctionDoc[], compact: boolean): FunctionDoc[] {
+  if (!compact) return [...tools];
+  return tools.map((t) => {
+    const c = compactToolDoc({
+      name: t.name,
+      description: t.description,
+      parameters: t.parametersJson ? JSON.parse(t.parametersJson) : {},
+    });
+    return { ...t, description: c.description, parametersJson: JSON.stringify(c.parameters) };
+  });
 }
 
 /** Runs `task` to the end and returns its trajectory (not yet submitted). */
@@ -64,7 +79,10 @@ export async function runEpisode(
           params: {
             prompt: {
               case: "chat",
-              value: { messages: buildContext(transcript, options.contextMode), tools },
+              value: {
+                messages: buildContext(transcript, options.contextMode),
+                tools: toolsForPolicy(tools, options.compactTools ?? true),
+              },
             },
             sampling: options.sampling,
             constrained: options.constrained ?? false,

@@ -4,7 +4,7 @@
  * @module
  */
 import { functionDocs, HOLDOUT_MESSAGE } from "@parlmt/bfcl";
-import { jinjaToJson } from "@parlmt/tokenizer";
+import { compactToolDoc, jinjaToJson } from "@parlmt/tokenizer";
 import type { Annotation } from "./annotate.ts";
 import type { SynthTask } from "./generate_tasks.ts";
 
@@ -40,16 +40,6 @@ export interface PlainSample {
   readonly target: string;
 }
 
-function compactParams(p: Record<string, unknown>): Record<string, unknown> {
-  const props = (p.properties ?? {}) as Record<string, { type?: string }>;
-  const out: Record<string, unknown> = { type: "dict", properties: {} };
-  for (const [k, v] of Object.entries(props)) {
-    (out.properties as Record<string, unknown>)[k] = { type: v.type ?? "string" };
-  }
-  if (Array.isArray(p.required)) out.required = p.required;
-  return out;
-}
-
 /** The compact tools of `classes` visible at `turn` (held-out functions appear when revealed). */
 export function visibleTools(
   classes: readonly string[],
@@ -65,14 +55,7 @@ export function visibleTools(
     for (const doc of functionDocs(cls)) {
       const t = heldUntil.get(doc.name);
       if (t !== undefined && t > turn) continue;
-      const own = doc.description.split("Tool description: ").pop()!;
-      const first = own.split(/(?<=\.)\s/)[0]!.slice(0, 120);
-      out.push({
-        name: doc.name,
-        description: first,
-        parameters: compactParams(doc.parameters),
-        className: cls,
-      });
+      out.push({ ...compactToolDoc(doc), className: cls });
     }
   }
   return out;

@@ -5,3 +5,4 @@ export * from "./bpe_tokenizer.ts";
 export * from "./turn_template.ts";
 export * from "./assistant_text.ts";
 export * from "./train_turn_tokenizer.ts";
+export * from "./compact_tool.ts";
