@@ -20,6 +20,12 @@ export const LEARNER_CONFIG_SPEC = {
     default: "",
     doc: "Curriculum: a JSONL file of parlmt.v1.Task (proto JSON); empty: no tasks to lease",
   },
+  epochs: {
+    type: "integer",
+    default: 0,
+    doc: "Passes over the task file (0: cycle forever)",
+    min: 0,
+  },
   groupSize: {
     type: "integer",
     default: 4,

@@ -19,7 +19,7 @@ if (import.meta.main) {
       const tasks = config.tasksFile ? await readTaskFile(config.tasksFile) : [];
       const coordinator = await Coordinator.open({
         dir: config.dataDir,
-        source: listSource(tasks),
+        source: listSource(tasks, config.epochs || Infinity),
         groupSize: config.groupSize,
         leaseTtlMs: config.leaseTtlMs,
         maxStaleness: config.maxStaleness,
