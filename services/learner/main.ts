@@ -7,6 +7,10 @@ import { handleDashboard } from "./dashboard.ts";
 import { ScalarLog } from "./scalar_log.ts";
 import { learnerService } from "./server.ts";
 import { readTaskFile } from "./task_file.ts";
+import { TrainingLoop } from "./training_loop.ts";
+import type { AdvantageEstimator } from "./advantages.ts";
+import { canonicalCall, rewardWeightsFor } from "./reward_config.ts";
+import { connectNats, WeightsPublisher } from "@parlmt/nats";
 
 if (import.meta.main) {
   const code = await runService({
@@ -14,7 +18,7 @@ if (import.meta.main) {
     spec: LEARNER_CONFIG_SPEC,
     args: Deno.args,
     env: Deno.env.toObject(),
-    async setup({ config, server, logger }) {
+    async setup({ config, server, logger, signal }) {
       await Deno.mkdir(config.dataDir, { recursive: true });
       const tasks = config.tasksFile ? await readTaskFile(config.tasksFile) : [];
       const coordinator = await Coordinator.open({
@@ -31,13 +35,49 @@ if (import.meta.main) {
       });
       const scalars = await ScalarLog.open({ path: `${config.dataDir}/metrics.jsonl` });
       const state = { step: 0n, scalars: scalars.latest() };
-      server.add(LearnerService, learnerService(config, state, coordinator));
+      const nc = config.natsUrl && config.initModel
+        ? await connectNats(config.natsUrl, { name: "learner" })
+        : undefined;
+      const loop = config.initModel
+        ? await TrainingLoop.open(
+          {
+            dir: config.dataDir,
+            initModel: await Deno.readFile(config.initModel),
+            batchSize: config.trainBatchSize,
+            seqLen: config.trainSeqLen,
+            lr: config.lr,
+            klCoef: config.klCoef,
+            estimator: config.estimator as AdvantageEstimator,
+            rewardWeights: rewardWeightsFor(config.arm),
+            canonicalize: canonicalCall,
+            filterZeroVariance: config.filterZeroVariance,
+            turnLevelWeight: config.turnLevelWeight,
+            padId: 0,
+            groupsPerStep: config.groupsPerStep,
+            publishEvery: config.publishEvery,
+            checkpointEvery: config.checkpointEvery,
+            canaryIds: [1, 2, 3, 4, 5, 6, 7, 8],
+            publisher: nc ? await WeightsPublisher.open(nc) : undefined,
+          },
+          coordinator,
+          scalars,
+          logger,
+        )
+        : undefined;
+      const training = loop?.run(signal).catch((err) =>
+        logger.error("Training failed", { error: err })
+      );
+      server.add(
+        LearnerService,
+        learnerService(config, state, coordinator, () => BigInt(loop?.step ?? 0)),
+      );
       return {
         http: (req) => handleDashboard(req, scalars, `PARL-MT learner (${config.arm})`),
-        close: () => {
+        async close() {
+          await training;
+          await nc?.drain();
           scalars.close();
           coordinator.close();
-          return Promise.resolve();
         },
       };
     },

@@ -29,6 +29,7 @@ export function learnerService(
   config: LearnerConfig,
   state: LearnerState,
   coordinator: Coordinator,
+  trainingStep: () => bigint = () => state.step,
 ): ServiceImpl<typeof LearnerService> {
   const arm = ARMS[config.arm] ?? Arm.UNSPECIFIED;
   const contextMode = config.arm === "mt-grpo" || config.arm === "sft" ? 1 : 2;
@@ -84,7 +85,7 @@ export function learnerService(
     },
     getLearnerStatus() {
       return {
-        step: state.step,
+        step: trainingStep(),
         weightsVersion: coordinator.weightsVersion,
         arm,
         activeLeases: coordinator.activeLeases,

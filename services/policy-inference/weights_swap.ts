@@ -6,13 +6,10 @@
  * engine must reproduce that sum within the tolerance, or it is disposed and the served
  * version stays (the swap is rolled back and reported).
  */
-import { LogprobScorer, type ModelConfig, type Weights } from "@parlmt/model";
+import { CANARY_LOGPROB_KEY, CANARY_PROMPT_KEY } from "@parlmt/model";
 import { Engine } from "./engine.ts";
 
-/** Meta key of the canary prompt: a JSON array of token ids. */
-export const CANARY_PROMPT_KEY = "canary_prompt_ids";
-/** Meta key of the expected canary value: the summed logprob as a decimal string. */
-export const CANARY_LOGPROB_KEY = "canary_logprob";
+export { CANARY_LOGPROB_KEY, CANARY_PROMPT_KEY, canaryMeta } from "@parlmt/model";
 
 /** The canary of a version did not reproduce the learner's value. */
 export class CanaryError extends Error {
@@ -29,27 +26,6 @@ export interface LoadWeightsOptions {
   readonly intraOpNumThreads?: number;
   /** Refuse versions without a canary in their meta. @default false */
   readonly requireCanary?: boolean;
-}
-
-/**
- * The canary meta of a weights version as the learner computes it (with the training engine's
- * logprob graph, not the serving graph): `{canary_prompt_ids, canary_logprob}`.
- */
-export async function canaryMeta(
-  config: ModelConfig,
-  weights: Weights,
-  ids: readonly number[],
-): Promise<Record<string, string>> {
-  const scorer = await LogprobScorer.create(config, { weights });
-  try {
-    const lp = await scorer.score(1, ids.slice(0, -1), ids.slice(1));
-    return {
-      [CANARY_PROMPT_KEY]: JSON.stringify(ids),
-      [CANARY_LOGPROB_KEY]: String(lp.reduce((a, b) => a + b, 0)),
-    };
-  } finally {
-    await scorer.dispose();
-  }
 }
 
 /** The summed logprob of `ids` (tokens after the first) under an engine. */

@@ -12,3 +12,4 @@ export * from "./generate.ts";
 export * from "./logprobs.ts";
 export * from "./safetensors.ts";
 export * from "./checkpoint.ts";
+export * from "./canary.ts";
