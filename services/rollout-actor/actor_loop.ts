@@ -85,8 +85,11 @@ export async function runActor(
     stats.episodes + running.size >= options.maxEpisodes;
 
   while (!signal.aborted && !(enough() && running.size === 0)) {
-    const free = options.concurrency - running.size;
-    if (free > 0 && !enough()) {
+    const left = options.maxEpisodes
+      ? options.maxEpisodes - stats.episodes - stats.failed - running.size
+      : Infinity;
+    const free = Math.min(options.concurrency - running.size, left);
+    if (free > 0) {
       const { leases, retryAfterMs } = await learner.leaseTasks({
         actorId: options.actorId,
         maxTasks: free,
