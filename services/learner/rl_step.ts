@@ -5,7 +5,7 @@
  * over fixed-shape batches. Returns the scalars to log (cleanrl names).
  */
 import type { Task, Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import type { Trainer } from "@parlmt/model";
+import type { Batch, Trainer } from "@parlmt/model";
 import {
   type AdvantageEstimator,
   groupAdvantages,
@@ -38,6 +38,11 @@ export interface RlStepOptions {
   turnLevelWeight: number;
   lr: number;
   padId: number;
+  /**
+   * log π_ref of every target of a packed batch (`[B·T]`), for the KL term; without it the
+   * behaviour logprobs stand in and the KL term is zero.
+   */
+  referenceLogprobs?: (batch: Batch, batchSize: number) => Promise<ArrayLike<number>>;
 }
 
 /** Scalars of one update. */
@@ -100,11 +105,14 @@ export async function rlStep(
   const B = trainer.batchSize;
   const losses: Record<string, number[]> = {};
   for (let i = 0; i < samples.length; i += B) {
-    const batch = packPolicyBatch(samples.slice(i, i + B), {
+    let batch = packPolicyBatch(samples.slice(i, i + B), {
       batchSize: B,
       seqLen: trainer.seqLen,
       padId: options.padId,
     });
+    if (options.referenceLogprobs) {
+      batch = { ...batch, reference_logprobs: await options.referenceLogprobs(batch, B) };
+    }
     const m = await trainer.trainStep(batch, options.lr);
     for (const [k, v] of Object.entries(m)) (losses[k] ??= []).push(v);
   }

@@ -71,3 +71,47 @@ Deno.test("rlStep() rewards the successful rollout's tokens and logs every term"
   assert.ok(after.good > before.good && after.bad < before.bad, JSON.stringify({ before, after }));
   await dispose();
 });
+
+Deno.test("rlStep() takes the KL to the reference policy from referenceLogprobs", async () => {
+  const prompt = [1, 2, 3];
+  const { config, weights, logp, dispose } = await tinyPolicy(4, prompt);
+  const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
+  const behaviour = await logp(weights, 5);
+  const rollout = (id: string, success: boolean) =>
+    create(TrajectorySchema, {
+      id,
+      turns: [{
+        steps: [{ generation: { promptTokenIds: prompt, tokenIds: [5], logprobs: [behaviour] } }],
+      }],
+      check: { success },
+    });
+  const run = async (reference?: number) => {
+    const trainer = await Trainer.create(config, weights, {
+      batchSize: 2,
+      seqLen: 4,
+      objective: { kind: "policy", klCoef: 0.5 },
+      intraOpNumThreads: 1,
+    });
+    return await rlStep(trainer, [{
+      groupId: "g",
+      task,
+      trajectories: [rollout("a", true), rollout("b", false)],
+    }], {
+      estimator: "grpo",
+      rewardWeights: DEFAULT_REWARD_WEIGHTS,
+      canonicalize: (c) => c,
+      filterZeroVariance: false,
+      turnLevelWeight: 0,
+      lr: 0.001,
+      padId: 0,
+      referenceLogprobs: reference === undefined
+        ? undefined
+        : (batch) => Promise.resolve(Array.from(batch.loss_mask!, () => reference)),
+    });
+  };
+  const same = await run();
+  assert.ok(Math.abs(same["losses/kl"]!) < 1e-6, `KL to itself ${same["losses/kl"]}`);
+  const far = await run(behaviour - 2);
+  assert.ok(far["losses/kl"]! > 0.5, `KL to a far reference ${far["losses/kl"]}`);
+  await dispose();
+});

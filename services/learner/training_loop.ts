@@ -11,6 +11,7 @@ import {
   decodeWeights,
   encodeWeights,
   loadCheckpoint,
+  LogprobScorer,
   type ModelConfig,
   saveCheckpoint,
   Trainer,
@@ -98,7 +99,17 @@ export class TrainingLoop {
       v: init.v,
       step: init.step,
     });
-    const loop = new TrainingLoop(trainer, init.config, opts, coordinator, scalars, logger);
+    // The reference policy of the KL term: the starting model (the SFT policy), kept frozen.
+    const reference = opts.klCoef > 0
+      ? await LogprobScorer.create(init.config, { weights: decodeWeights(opts.initModel).weights })
+      : undefined;
+    const loopOpts: TrainingLoopOptions = reference
+      ? {
+        ...opts,
+        referenceLogprobs: (batch, B) => reference.score(B, batch.input_ids!, batch.targets!),
+      }
+      : opts;
+    const loop = new TrainingLoop(trainer, init.config, loopOpts, coordinator, scalars, logger);
     loop.step = init.step;
     loop.weightsVersion = BigInt(String(init.extra.weightsVersion ?? 0));
     if (checkpoint) {
