@@ -17,6 +17,25 @@ export const SYNTHESIS_CONFIG_SPEC = {
     doc: "Most turns of a task or trajectory that Annotate accepts",
     min: 1,
   },
+  policyApiKey: {
+    type: "string",
+    default: "",
+    doc: "Bearer token for the policy_url of Annotate's model-aware check (empty: none)",
+  },
+  endpointTimeoutMs: {
+    type: "integer",
+    default: 60_000,
+    doc: "Timeout of one request to a policy or writer endpoint",
+    min: 1,
+  },
+  writerUrl: {
+    type: "string",
+    default: "",
+    doc:
+      "LLM writer for BuildDataset: base URL of an OpenAI-compatible endpoint (empty: off, deterministic)",
+  },
+  writerModel: { type: "string", default: "", doc: "Model name sent to writerUrl" },
+  writerApiKey: { type: "string", default: "", doc: "Bearer token for writerUrl (empty: none)" },
 } as const;
 
 /** The resolved configuration. */

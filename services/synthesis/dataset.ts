@@ -7,7 +7,15 @@
 import { annotate } from "./annotate.ts";
 import type { Split } from "./entities.ts";
 import { generateTask, type GenOptions, type SynthTask } from "./generate_tasks.ts";
-import { type ContextModeName, type PlainSample, taskSamples } from "./sft_samples.ts";
+import {
+  type ContextModeName,
+  type PlainSample,
+  taskSamples,
+  visibleTools,
+} from "./sft_samples.ts";
+import { emptyWriterStats, type LlmWriter, type WriterStats } from "./llm_writer.ts";
+import { annotationCheckSteps, chatTools, modelCheck } from "./model_check.ts";
+import type { Endpoint } from "./openai_endpoint.ts";
 import type { TraceInput } from "./trace.ts";
 import { verifyAnnotation } from "./verify.ts";
 import { REPLY_ASK, REPLY_NO_FUNCTION } from "./templates.ts";
@@ -62,19 +70,88 @@ export function plan(req: DatasetRequest): [Split, number][] {
   return out;
 }
 
-/** Builds one task: generate, annotate, verify, sample. */
-export function buildTask(req: DatasetRequest, split: Split, index: number): DatasetEvent {
-  let task: SynthTask;
+function generateOrDrop(
+  req: DatasetRequest,
+  split: Split,
+  index: number,
+): SynthTask | DatasetEvent {
   try {
-    task = generateTask(req.seed, index, split, req.options);
+    return generateTask(req.seed, index, split, req.options);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     return { kind: "dropped", id: `synth_${split}_${req.seed}_${index}`, reasons: [err.message] };
   }
+}
+
+/** Builds one task: generate, annotate, verify, sample. */
+export function buildTask(req: DatasetRequest, split: Split, index: number): DatasetEvent {
+  const task = generateOrDrop(req, split, index);
+  if ("kind" in task) return task;
   const input = synthTraceInput(task);
   const annotation = annotate(input, { noCallReply: synthReply(task) });
   const reasons = verifyAnnotation(annotation, input.user).flatMap((v) => v.reasons);
   if (reasons.length > 0) return { kind: "dropped", id: task.id, reasons };
+  return { kind: "task", task, samples: taskSamples(task, annotation, req.modes) };
+}
+
+/** The optional endpoints of a build (both off by default). */
+export interface BuildEndpoints {
+  /** The LLM writer: paraphrases user turns and rewrites summaries (all verified). */
+  readonly writer?: LlmWriter;
+  /** The model-aware check: a task with a block the policy cannot follow is dropped. */
+  readonly policy?: Endpoint;
+}
+
+/** What the endpoints did over a build (the card's `writer` and `modelCheck` sections). */
+export interface EndpointStats {
+  readonly writer: WriterStats;
+  readonly modelCheck: { steps: number; failed: number; droppedTasks: number };
+}
+
+/** Fresh endpoint stats. */
+export function emptyEndpointStats(): EndpointStats {
+  return { writer: emptyWriterStats(), modelCheck: { steps: 0, failed: 0, droppedTasks: 0 } };
+}
+
+/**
+ * Builds one task with the writer and/or the model-aware check; without either it is `buildTask`.
+ * Endpoint failures (unreachable, HTTP errors) throw EndpointError.
+ */
+export async function buildTaskWith(
+  req: DatasetRequest,
+  split: Split,
+  index: number,
+  eps: BuildEndpoints,
+  stats: EndpointStats,
+): Promise<DatasetEvent> {
+  if (!eps.writer && !eps.policy) return buildTask(req, split, index);
+  const generated = generateOrDrop(req, split, index);
+  if ("kind" in generated) return generated;
+  const opts = { noCallReply: synthReply(generated) };
+  const task = eps.writer
+    ? await eps.writer.writeTask(generated, synthTraceInput, opts, stats.writer)
+    : generated;
+  const input = synthTraceInput(task);
+  let annotation = annotate(input, opts);
+  const reasons = verifyAnnotation(annotation, input.user).flatMap((v) => v.reasons);
+  if (reasons.length > 0) return { kind: "dropped", id: task.id, reasons };
+  if (eps.writer) {
+    annotation = await eps.writer.writeSummaries(annotation, input.user, stats.writer);
+  }
+  if (eps.policy) {
+    const steps = annotationCheckSteps(
+      annotation,
+      input.user,
+      (turn) => chatTools(visibleTools(task.classes, task.missedFunction, turn)),
+    );
+    const report = await modelCheck(eps.policy, steps);
+    stats.modelCheck.steps += steps.length;
+    stats.modelCheck.failed += report.failed;
+    if (report.failed > 0) {
+      stats.modelCheck.droppedTasks++;
+      return { kind: "dropped", id: task.id, reasons: report.verdicts.flatMap((v) => v.reasons) };
+    }
+  }
   return { kind: "task", task, samples: taskSamples(task, annotation, req.modes) };
 }
 

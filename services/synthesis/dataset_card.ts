@@ -3,7 +3,8 @@
  * UTF-8 bytes of the prompt as the turn template renders it), split statistics and the drop rate.
  * @module
  */
-import type { DatasetEvent } from "./dataset.ts";
+import type { DatasetEvent, EndpointStats } from "./dataset.ts";
+import type { WriterStats } from "./llm_writer.ts";
 import { promptBytes } from "./sft_samples.ts";
 
 /** The card's statistics (also its JSON). */
@@ -31,6 +32,10 @@ export interface DatasetCard {
   readonly meanTargetBytes: number;
   readonly lengthUnit: string;
   readonly dropReasons: Record<string, number>;
+  /** Present only when an LLM writer was used. */
+  readonly writer?: WriterStats;
+  /** Present only when the model-aware check ran: steps checked, failed, tasks dropped. */
+  readonly modelCheck?: { steps: number; failed: number; droppedTasks: number; dropRate: number };
 }
 
 function inc(m: Record<string, number>, k: string, by = 1): void {
@@ -55,6 +60,13 @@ export class DatasetCardBuilder {
   #promptN: Record<string, Record<string, number>> = {};
   #reasons: Record<string, number> = {};
   #entities: Record<string, Set<string>> = {};
+
+  #endpoints?: { stats: EndpointStats; writer: boolean; policy: boolean };
+
+  /** Reports what the writer and the model-aware check did (only the sections that ran). */
+  setEndpointStats(stats: EndpointStats, used: { writer: boolean; policy: boolean }): void {
+    this.#endpoints = { stats, ...used };
+  }
 
   /** Adds one event. */
   add(ev: DatasetEvent): void {
@@ -130,6 +142,24 @@ export class DatasetCardBuilder {
       meanTargetBytes: fullSamples === 0 ? 0 : Math.round(this.#targetBytes / fullSamples),
       lengthUnit: "UTF-8 bytes of the turn-template prompt (fixed byte-level count)",
       dropReasons: this.#reasons,
+      ...this.#endpointSections(),
+    };
+  }
+
+  #endpointSections(): Pick<DatasetCard, "writer" | "modelCheck"> {
+    const e = this.#endpoints;
+    if (!e) return {};
+    const m = e.stats.modelCheck;
+    return {
+      ...(e.writer ? { writer: e.stats.writer } : {}),
+      ...(e.policy
+        ? {
+          modelCheck: {
+            ...m,
+            dropRate: m.steps === 0 ? 0 : Number((m.failed / m.steps).toFixed(4)),
+          },
+        }
+        : {}),
     };
   }
 }

@@ -1,15 +1,45 @@
 /** The SynthesisService handlers: a thin proto <-> domain adapter. */
 import { create } from "@bufbuild/protobuf";
-import { ContextMode, type Task } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import { ContextMode, type Task, type Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import {
   AnnotatedStepSchema,
+  AnnotateResponseSchema,
   type SynthesisService,
   type TaskGenOptions,
 } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
 import { Code, RpcError, type ServiceImpl } from "@parlmt/grpc";
 import { parsePyJson, PyDict } from "@parlmt/pycompat";
-import { annotate } from "./annotate.ts";
-import { buildTask, type DatasetRequest, plan } from "./dataset.ts";
+import { getTask, parseCall, renderCall } from "@parlmt/bfcl";
+import { annotate, type AnnotatedStep } from "./annotate.ts";
+import {
+  annotateTrajectory,
+  type TrajectoryInput,
+  verifyTrajectoryAnnotation,
+} from "./annotate_trajectory.ts";
+import { bfclTraceInput } from "./bfcl_source.ts";
+import {
+  buildTask,
+  buildTaskWith,
+  type DatasetRequest,
+  emptyEndpointStats,
+  plan,
+} from "./dataset.ts";
+import { LlmWriter } from "./llm_writer.ts";
+import {
+  annotationCheckSteps,
+  chatTools,
+  type CheckStep,
+  modelCheck,
+  type ModelCheckReport,
+} from "./model_check.ts";
+import {
+  callFromJson,
+  type ChatTool,
+  type Endpoint,
+  EndpointError,
+  validateBaseUrl,
+} from "./openai_endpoint.ts";
+import { visibleTools } from "./sft_samples.ts";
 import { DatasetCardBuilder } from "./dataset_card.ts";
 import {
   DEFAULT_GEN_OPTIONS,
@@ -20,7 +50,7 @@ import {
 import type { ContextModeName } from "./sft_samples.ts";
 import { sampleToProto, taskToProto } from "./to_proto.ts";
 import type { TraceInput } from "./trace.ts";
-import { verifyAnnotation } from "./verify.ts";
+import { type BlockVerdict, verifyAnnotation } from "./verify.ts";
 import type { SynthesisConfig } from "./config.ts";
 
 function invalid(message: string): RpcError {
@@ -114,8 +144,198 @@ function modesOf(modes: ContextMode[]): ContextModeName[] {
   });
 }
 
+/** The endpoint of Annotate's model-aware check; errors name `policy_url`. */
+function policyEndpoint(url: string, model: string, config: SynthesisConfig): Endpoint {
+  try {
+    return {
+      baseUrl: validateBaseUrl(url, 'field "policy_url"'),
+      model: model || "parlmt-policy",
+      apiKey: config.policyApiKey,
+      timeoutMs: config.endpointTimeoutMs,
+    };
+  } catch (err) {
+    throw invalid((err as Error).message);
+  }
+}
+
+/** An endpoint failure as a status: unreachable or 5xx → UNAVAILABLE, else FAILED_PRECONDITION. */
+function endpointRpcError(err: unknown): unknown {
+  if (!(err instanceof EndpointError)) return err;
+  const code = err.status === 0 || err.status >= 500 ? Code.UNAVAILABLE : Code.FAILED_PRECONDITION;
+  return new RpcError(code, err.message);
+}
+
+async function runCheck(ep: Endpoint, steps: CheckStep[]): Promise<ModelCheckReport> {
+  try {
+    return await modelCheck(ep, steps, { field: "policy_url" });
+  } catch (err) {
+    throw endpointRpcError(err);
+  }
+}
+
+/** The compact tools of a Task message at each turn (functions revealed later are hidden). */
+function taskTools(task: Task): (turn: number) => ChatTool[] {
+  const missed: Record<string, string[]> = {};
+  task.turns.forEach((t, i) => {
+    if (t.revealedFunctions.length > 0) missed[String(i)] = [...t.revealedFunctions];
+  });
+  return (turn) => {
+    try {
+      return chatTools(visibleTools(task.involvedClasses, missed, turn));
+    } catch (err) {
+      throw invalid(`Invalid field "task.involved_classes": ${(err as Error).message}`);
+    }
+  };
+}
+
+function annotateResponse(
+  steps: readonly AnnotatedStep[],
+  verdicts: readonly BlockVerdict[],
+  checks:
+    | { verdicts: readonly (BlockVerdict | undefined)[]; failed: number; dropRate: number }
+    | null,
+) {
+  return create(AnnotateResponseSchema, {
+    steps: steps.map((s, i) =>
+      create(AnnotatedStepSchema, {
+        turnIndex: s.turn,
+        stepIndex: s.step,
+        progress: {
+          summary: [...s.progress.summary],
+          plan: [...s.progress.plan],
+          text: s.progress.text,
+        },
+        calls: [...s.calls],
+        verification: { ok: verdicts[i]!.ok, reasons: [...verdicts[i]!.reasons] },
+        ...(checks?.verdicts[i]
+          ? {
+            modelCheck: { ok: checks.verdicts[i]!.ok, reasons: [...checks.verdicts[i]!.reasons] },
+          }
+          : {}),
+      })
+    ),
+    ok: verdicts.every((v) => v.ok) && (checks?.failed ?? 0) === 0,
+    modelCheckFailed: checks?.failed ?? 0,
+    modelCheckDropRate: checks?.dropRate ?? 0,
+  });
+}
+
+/** A Trajectory message (plus its task, or a BFCL task id) as a trajectory input. */
+export function trajectoryInputFromProto(
+  tr: Trajectory,
+  task: Task | undefined,
+  maxTurns: number,
+): TrajectoryInput {
+  if (tr.turns.length === 0 || tr.turns.length > maxTurns) {
+    throw invalid(
+      `Invalid field "trajectory.turns": expected 1 to ${maxTurns} turns, got ${tr.turns.length}`,
+    );
+  }
+  let env: Omit<TraceInput, "user" | "calls">;
+  let taskTruth: readonly (readonly string[])[] = [];
+  if (task) {
+    const t = traceInputFromTask(task, maxTurns);
+    env = t;
+    taskTruth = t.calls;
+  } else {
+    const bfcl = getTask(tr.taskId);
+    if (!bfcl) {
+      throw invalid(
+        `Invalid field "trajectory_task": needed, "${tr.taskId}" is not a BFCL task id`,
+      );
+    }
+    env = bfclTraceInput(bfcl);
+    taskTruth = bfcl.groundTruth;
+  }
+  const truth = tr.taskTurns.length > 0 ? tr.taskTurns.map((t) => t.groundTruthCalls) : taskTruth;
+  if (truth.length < tr.turns.length) {
+    throw invalid(
+      `Invalid field "trajectory.task_turns": ${truth.length} turns of ground truth for ` +
+        `${tr.turns.length} executed turns`,
+    );
+  }
+  const executed = tr.turns.map((turn, t) =>
+    turn.steps.flatMap((step, s) =>
+      step.calls.map((c, i) => {
+        let call: string;
+        try {
+          call = renderCall(parseCall(c.source || callFromJson(c.name, c.argumentsJson)));
+        } catch (err) {
+          throw invalid(
+            `Invalid field "trajectory.turns[${t}].steps[${s}].calls[${i}]": ` +
+              (err as Error).message,
+          );
+        }
+        return { call, output: step.results[i]?.output ?? "" };
+      })
+    )
+  );
+  return {
+    ...env,
+    user: tr.turns.map((t) => t.userMessages.map((m) => m.content)),
+    executed,
+    groundTruth: truth,
+  };
+}
+
+async function annotateTrajectoryRpc(
+  tr: Trajectory,
+  task: Task | undefined,
+  policy: Endpoint | null,
+  config: SynthesisConfig,
+) {
+  const input = trajectoryInputFromProto(tr, task, config.maxAnnotateTurns);
+  let ann;
+  try {
+    ann = annotateTrajectory(input);
+  } catch (err) {
+    throw invalid(`Cannot annotate trajectory "${tr.id}": ${(err as Error).message}`);
+  }
+  const verdicts = verifyTrajectoryAnnotation(ann);
+  let checks = null;
+  if (policy) {
+    const tools = task ? taskTools(task) : (turn: number) => {
+      const bfcl = getTask(tr.taskId)!;
+      const missed = Object.fromEntries([...bfcl.missedFunction].map(([k, v]) => [String(k), v]));
+      return chatTools(visibleTools(input.classes, missed, turn));
+    };
+    // Steps whose next ground-truth call is not fully known yet are not checked.
+    const idx = ann.steps.map((_, i) => i).filter((i) =>
+      ann.expected[i] !== null || ann.remaining[i]!.length === 0
+    );
+    const report = await runCheck(
+      policy,
+      idx.map((i) => {
+        const s = ann.steps[i]!;
+        return {
+          turn: s.turn,
+          step: s.step,
+          block: s.progress.text,
+          user: input.user[s.turn] ?? [],
+          tools: tools(s.turn),
+          expected: ann.expected[i]!,
+        };
+      }),
+    );
+    const all: (BlockVerdict | undefined)[] = ann.steps.map(() => undefined);
+    idx.forEach((i, j) => (all[i] = report.verdicts[j]));
+    checks = { verdicts: all, failed: report.failed, dropRate: report.dropRate };
+  }
+  return annotateResponse(ann.steps, verdicts, checks);
+}
+
 /** The handlers. */
 export function synthesisService(config: SynthesisConfig): ServiceImpl<typeof SynthesisService> {
+  let writer: LlmWriter | undefined;
+  if (config.writerUrl) {
+    if (!config.writerModel) throw new RangeError('Config "writerModel" is needed by "writerUrl"');
+    writer = new LlmWriter({
+      baseUrl: validateBaseUrl(config.writerUrl, 'config "writerUrl"'),
+      model: config.writerModel,
+      apiKey: config.writerApiKey,
+      timeoutMs: config.endpointTimeoutMs,
+    });
+  }
   return {
     async *generateTasks(req) {
       const split = req.split || "train";
@@ -130,21 +350,13 @@ export function synthesisService(config: SynthesisConfig): ServiceImpl<typeof Sy
         if (i % 16 === 15) await Promise.resolve();
       }
     },
-    annotate(req) {
-      if (req.policyUrl) {
-        throw new RpcError(
-          Code.UNIMPLEMENTED,
-          "Cannot run the model-aware check: policy_url is not supported yet",
-        );
+    async annotate(req) {
+      const policy = req.policyUrl ? policyEndpoint(req.policyUrl, req.policyModel, config) : null;
+      if (req.source.case === "trajectory") {
+        return await annotateTrajectoryRpc(req.source.value, req.trajectoryTask, policy, config);
       }
-      let task: Task;
-      if (req.source.case === "task") task = req.source.value;
-      else if (req.source.case === "trajectory") {
-        const tr = req.source.value;
-        throw invalid(
-          `Invalid field "trajectory": annotate trajectories by their task (task "${tr.taskId}")`,
-        );
-      } else throw invalid('Invalid field "source": set "task"');
+      if (req.source.case !== "task") throw invalid('Invalid field "source": set "task"');
+      const task = req.source.value;
       const input = traceInputFromTask(task, config.maxAnnotateTurns);
       let annotation;
       try {
@@ -153,22 +365,13 @@ export function synthesisService(config: SynthesisConfig): ServiceImpl<typeof Sy
         throw invalid(`Cannot annotate task "${task.id}": ${(err as Error).message}`);
       }
       const verdicts = verifyAnnotation(annotation, input.user);
-      return Promise.resolve({
-        steps: annotation.steps.map((s, i) =>
-          create(AnnotatedStepSchema, {
-            turnIndex: s.turn,
-            stepIndex: s.step,
-            progress: {
-              summary: [...s.progress.summary],
-              plan: [...s.progress.plan],
-              text: s.progress.text,
-            },
-            calls: [...s.calls],
-            verification: { ok: verdicts[i]!.ok, reasons: [...verdicts[i]!.reasons] },
-          })
-        ),
-        ok: verdicts.every((v) => v.ok),
-      });
+      const checks = policy
+        ? await runCheck(
+          policy,
+          annotationCheckSteps(annotation, input.user, taskTools(task)),
+        )
+        : null;
+      return annotateResponse(annotation.steps, verdicts, checks);
     },
     async *buildDataset(req) {
       const dreq: DatasetRequest = {
@@ -178,8 +381,17 @@ export function synthesisService(config: SynthesisConfig): ServiceImpl<typeof Sy
         modes: modesOf(req.contextModes),
       };
       const card = new DatasetCardBuilder();
+      const stats = emptyEndpointStats();
+      if (writer) card.setEndpointStats(stats, { writer: true, policy: false });
       for (const [split, index] of plan(dreq)) {
-        const ev = buildTask(dreq, split, index);
+        let ev;
+        try {
+          ev = writer
+            ? await buildTaskWith(dreq, split, index, { writer }, stats)
+            : buildTask(dreq, split, index);
+        } catch (err) {
+          throw endpointRpcError(err);
+        }
         card.add(ev);
         if (ev.kind === "task") {
           for (const s of ev.samples) yield { event: { case: "sample", value: sampleToProto(s) } };

@@ -2,7 +2,8 @@
  * `deno task synth --out DIR --tasks N --seed S`: builds the synthetic PAG curriculum and writes
  * `tasks/{train,test}.jsonl` (parlmt.v1.Task), `full/` and `progress/` `{train,test}.jsonl`
  * (parlmt.v1.SftSample, loadable by the SFT trainer) and `dataset_card.{json,md}`. Same seed,
- * byte-identical files. A progress bar goes to stderr.
+ * byte-identical files. A progress bar goes to stderr. Optional: `--writer-url/--writer-model`
+ * (LLM writer) and `--policy-url/--policy-model` (model-aware check), both verified and counted.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -10,7 +11,16 @@ import { join } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
 import { TaskSchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { SftSampleSchema } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
-import { buildTask, type DatasetRequest, plan } from "./dataset.ts";
+import {
+  type BuildEndpoints,
+  buildTask,
+  buildTaskWith,
+  type DatasetRequest,
+  emptyEndpointStats,
+  plan,
+} from "./dataset.ts";
+import { LlmWriter } from "./llm_writer.ts";
+import { type Endpoint, EndpointError, validateBaseUrl } from "./openai_endpoint.ts";
 import { cardMarkdown, DatasetCardBuilder } from "./dataset_card.ts";
 import { DEFAULT_GEN_OPTIONS, type GenOptions, validateGenOptions } from "./generate_tasks.ts";
 import { sampleToProto, taskToProto } from "./to_proto.ts";
@@ -23,12 +33,42 @@ const HELP = `Usage: deno task synth --out DIR [--tasks N] [--seed S] [options]
   --min-turns N --max-turns N --max-calls-per-turn N --max-dependency-depth N
   --long-context-rate R --miss-param-rate R --miss-func-rate R --max-distractors N
   --classes A,B             environment classes (default: all eight)
+  --policy-url URL --policy-model M [--policy-api-key K]
+                            model-aware check against an OpenAI-compatible endpoint (base URL,
+                            e.g. http://127.0.0.1:9103/v1): tasks whose blocks the policy cannot
+                            follow to the ground-truth call are dropped (off by default)
+  --writer-url URL --writer-model M [--writer-api-key K]
+                            LLM writer: paraphrases user turns and rewrites summaries, all
+                            verified; rejections counted in the card (off by default)
   --quiet                   no progress bar`;
+
+/** The endpoints named by the flags (none by default). */
+export interface SynthEndpoints {
+  readonly policy?: Endpoint;
+  readonly writer?: Endpoint;
+}
+
+function endpointOf(
+  kind: "policy" | "writer",
+  url: string | undefined,
+  model: string | undefined,
+  key: string | undefined,
+): Endpoint | undefined {
+  if (url === undefined) {
+    if (model !== undefined || key !== undefined) {
+      throw new RangeError(`Flag "--${kind}-model"/"--${kind}-api-key" needs "--${kind}-url"`);
+    }
+    return undefined;
+  }
+  const baseUrl = validateBaseUrl(url, `flag "--${kind}-url"`);
+  if (!model) throw new RangeError(`Missing flag "--${kind}-model" (needed by --${kind}-url)`);
+  return { baseUrl, model, apiKey: key ?? "" };
+}
 
 /** Parses the CLI flags into a request; throws RangeError naming the flag. */
 export function parseSynthArgs(
   args: string[],
-): { out: string; req: DatasetRequest; quiet: boolean } {
+): { out: string; req: DatasetRequest; quiet: boolean; endpoints: SynthEndpoints } {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -46,6 +86,12 @@ export function parseSynthArgs(
       "miss-func-rate": { type: "string" },
       "max-distractors": { type: "string" },
       classes: { type: "string" },
+      "policy-url": { type: "string" },
+      "policy-model": { type: "string" },
+      "policy-api-key": { type: "string" },
+      "writer-url": { type: "string" },
+      "writer-model": { type: "string" },
+      "writer-api-key": { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -92,9 +138,22 @@ export function parseSynthArgs(
   if (!(testFraction >= 0 && testFraction < 1)) {
     throw new RangeError(`Invalid flag "--test-fraction": expected [0, 1), got ${testFraction}`);
   }
+  const policy = endpointOf(
+    "policy",
+    values["policy-url"],
+    values["policy-model"],
+    values["policy-api-key"],
+  );
+  const writer = endpointOf(
+    "writer",
+    values["writer-url"],
+    values["writer-model"],
+    values["writer-api-key"],
+  );
   return {
     out: values.out,
     quiet: values.quiet,
+    endpoints: { ...(policy ? { policy } : {}), ...(writer ? { writer } : {}) },
     req: { seed, taskCount, testFraction, options, modes: ["full", "progress"] },
   };
 }
@@ -107,16 +166,34 @@ function bar(done: number, total: number, startMs: number): string {
     `${rate.toFixed(0)}/s`;
 }
 
-/** Builds and writes the dataset; returns the card and the tasks-per-second figure. */
-export async function runSynth(out: string, req: DatasetRequest, quiet = true) {
+/**
+ * Builds and writes the dataset; returns the card and the tasks-per-second figure. With
+ * endpoints (the LLM writer, the model-aware check) tasks are built one request at a time.
+ */
+export async function runSynth(
+  out: string,
+  req: DatasetRequest,
+  quiet = true,
+  endpoints: SynthEndpoints = {},
+) {
   const lines: Record<string, string[]> = {};
   const push = (file: string, line: string) => (lines[file] ??= []).push(line);
   const card = new DatasetCardBuilder();
   const pairs = plan(req);
   const start = performance.now();
   const enc = new TextEncoder();
-  pairs.forEach(([split, index], i) => {
-    const ev = buildTask(req, split, index);
+  const eps: BuildEndpoints = {
+    ...(endpoints.writer ? { writer: new LlmWriter(endpoints.writer) } : {}),
+    ...(endpoints.policy ? { policy: endpoints.policy } : {}),
+  };
+  const stats = emptyEndpointStats();
+  const used = { writer: !!endpoints.writer, policy: !!endpoints.policy };
+  if (used.writer || used.policy) card.setEndpointStats(stats, used);
+  for (let i = 0; i < pairs.length; i++) {
+    const [split, index] = pairs[i]!;
+    const ev = used.writer || used.policy
+      ? await buildTaskWith(req, split, index, eps, stats)
+      : buildTask(req, split, index);
     card.add(ev);
     if (ev.kind === "task") {
       push(`tasks/${split}.jsonl`, toJsonString(TaskSchema, taskToProto(ev.task)));
@@ -127,7 +204,7 @@ export async function runSynth(out: string, req: DatasetRequest, quiet = true) {
     if (!quiet && (i % 25 === 0 || i === pairs.length - 1)) {
       Deno.stderr.writeSync(enc.encode(bar(i + 1, pairs.length, start)));
     }
-  });
+  }
   const seconds = (performance.now() - start) / 1000;
   if (!quiet) Deno.stderr.writeSync(enc.encode("\n"));
   for (const dir of ["tasks", ...req.modes]) {
@@ -145,8 +222,8 @@ export async function runSynth(out: string, req: DatasetRequest, quiet = true) {
 
 if (import.meta.main) {
   try {
-    const { out, req, quiet } = parseSynthArgs(Deno.args);
-    const { card, tasksPerSec, seconds } = await runSynth(out, req, quiet);
+    const { out, req, quiet, endpoints } = parseSynthArgs(Deno.args);
+    const { card, tasksPerSec, seconds } = await runSynth(out, req, quiet, endpoints);
     console.log(JSON.stringify({
       out,
       tasks: card.taskCount,
@@ -156,9 +233,13 @@ if (import.meta.main) {
       seconds: Number(seconds.toFixed(2)),
       tasksPerSec: Number(tasksPerSec.toFixed(1)),
       meanPromptBytesByTurn: card.meanPromptBytesByTurn,
+      ...(card.writer ? { writer: card.writer } : {}),
+      ...(card.modelCheck ? { modelCheck: card.modelCheck } : {}),
     }));
   } catch (err) {
-    console.error(err instanceof RangeError ? err.message : err);
+    console.error(
+      err instanceof RangeError || err instanceof EndpointError ? err.message : err,
+    );
     Deno.exit(2);
   }
 }

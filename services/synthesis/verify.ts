@@ -4,7 +4,7 @@
  * and the values the next call needs are in the block (or said by the user).
  * @module
  */
-import { type CallExpr, parseCall, renderCall } from "@parlmt/bfcl";
+import { type CallExpr, EXECUTION_ERROR_PREFIX, parseCall, renderCall } from "@parlmt/bfcl";
 import type { AnnotatedStep, Annotation } from "./annotate.ts";
 import { callArgs, exprLeaves, inText, knownAt, type Trace } from "./trace.ts";
 
@@ -55,6 +55,11 @@ export function parseProgress(text: string): { summary: string[]; plan: string[]
 
 function exprText(e: CallExpr): string {
   return renderCall({ name: "_", args: [e], kwargs: [] } as never);
+}
+
+/** Whether a call's result is an error (an execution error or an `{"error": …}` answer). */
+export function callFailed(result: string): boolean {
+  return result.startsWith(EXECUTION_ERROR_PREFIX) || /^\{\s*"error"\s*:/.test(result);
 }
 
 /** What verifyStep needs besides the block. */
@@ -123,9 +128,30 @@ export function verifyStep(ctx: VerifyContext, step: AnnotatedStep, text: string
     }
   }
   // Summary claims are in the executed results.
+  reasons.push(...summaryReasons(trace, turn, k, parsed.summary));
+  // Sufficiency: what the next call needs from earlier results is in the block.
+  const next = trace.calls[k];
+  if (next && k < end) {
+    for (const v of callArgs(parseCall(next.call)).flatMap(exprLeaves)) {
+      const fromResults = trace.calls.slice(0, k).some((c) => c.atoms.some((a) => a.value === v));
+      if (!fromResults || inText(v, user.slice(0, turn + 1).flat())) continue;
+      if (!text.includes(v)) reasons.push(`summary lacks the value ${v} the next call needs`);
+    }
+  }
+  return { ok: reasons.length === 0, reasons };
+}
+
+/** Reasons why summary lines written before call `k` of `turn` claim what was not executed. */
+export function summaryReasons(
+  trace: Trace,
+  turn: number,
+  k: number,
+  summary: readonly string[],
+): string[] {
+  const reasons: string[] = [];
   const turnCalls = trace.calls.slice(trace.turnStart[turn]!, k);
   let done = 0;
-  for (const line of parsed.summary) {
+  for (const line of summary) {
     let m;
     if ((m = /^turn (\d+): (.*)$/.exec(line))) {
       const u = Number(m[1]) - 1;
@@ -139,6 +165,10 @@ export function verifyStep(ctx: VerifyContext, step: AnnotatedStep, text: string
         continue;
       }
       if (m[2] === "ok") continue;
+      if (m[2] === "failed") {
+        if (!callFailed(c.result)) reasons.push(`false claim: ${c.name} did not fail`);
+        continue;
+      }
       for (const claim of m[2]!.split(", ")) {
         const eq = claim.indexOf("=");
         const key = claim.slice(0, eq);
@@ -160,16 +190,7 @@ export function verifyStep(ctx: VerifyContext, step: AnnotatedStep, text: string
   if (done < turnCalls.length) {
     reasons.push(`summary omits ${turnCalls.length - done} completed step(s) of this turn`);
   }
-  // Sufficiency: what the next call needs from earlier results is in the block.
-  const next = trace.calls[k];
-  if (next && k < end) {
-    for (const v of callArgs(parseCall(next.call)).flatMap(exprLeaves)) {
-      const fromResults = trace.calls.slice(0, k).some((c) => c.atoms.some((a) => a.value === v));
-      if (!fromResults || inText(v, user.slice(0, turn + 1).flat())) continue;
-      if (!text.includes(v)) reasons.push(`summary lacks the value ${v} the next call needs`);
-    }
-  }
-  return { ok: reasons.length === 0, reasons };
+  return reasons;
 }
 
 /** Verifies every block of an annotation. */

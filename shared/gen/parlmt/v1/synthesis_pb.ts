@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parlmt/v1/synthesis.proto.
  */
 export const file_parlmt_v1_synthesis: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXJsbXQvdjEvc3ludGhlc2lzLnByb3RvEglwYXJsbXQudjEi5gEKDlRhc2tHZW5PcHRpb25zEhEKCW1pbl90dXJucxgBIAEoDRIRCgltYXhfdHVybnMYAiABKA0SGgoSbWF4X2NhbGxzX3Blcl90dXJuGAMgASgNEhwKFG1heF9kZXBlbmRlbmN5X2RlcHRoGAQgASgNEhkKEWxvbmdfY29udGV4dF9yYXRlGAUgASgBEhcKD21pc3NfcGFyYW1fcmF0ZRgGIAEoARIWCg5taXNzX2Z1bmNfcmF0ZRgHIAEoARIPCgdjbGFzc2VzGAggAygJEhcKD21heF9kaXN0cmFjdG9ycxgJIAEoDSJuChRHZW5lcmF0ZVRhc2tzUmVxdWVzdBIMCgRzZWVkGAEgASgEEg0KBWNvdW50GAIgASgNEg0KBXNwbGl0GAMgASgJEioKB29wdGlvbnMYBCABKAsyGS5wYXJsbXQudjEuVGFza0dlbk9wdGlvbnMiNgoVR2VuZXJhdGVUYXNrc1Jlc3BvbnNlEh0KBHRhc2sYASABKAsyDy5wYXJsbXQudjEuVGFzayJ9Cg9Bbm5vdGF0ZVJlcXVlc3QSHwoEdGFzaxgBIAEoCzIPLnBhcmxtdC52MS5UYXNrSAASKwoKdHJhamVjdG9yeRgCIAEoCzIVLnBhcmxtdC52MS5UcmFqZWN0b3J5SAASEgoKcG9saWN5X3VybBgDIAEoCUIICgZzb3VyY2UiMAoRQmxvY2tWZXJpZmljYXRpb24SCgoCb2sYASABKAgSDwoHcmVhc29ucxgCIAMoCSKmAQoNQW5ub3RhdGVkU3RlcBISCgp0dXJuX2luZGV4GAEgASgNEhIKCnN0ZXBfaW5kZXgYAiABKA0SKgoIcHJvZ3Jlc3MYAyABKAsyGC5wYXJsbXQudjEuUHJvZ3Jlc3NCbG9jaxINCgVjYWxscxgEIAMoCRIyCgx2ZXJpZmljYXRpb24YBSABKAsyHC5wYXJsbXQudjEuQmxvY2tWZXJpZmljYXRpb24iRwoQQW5ub3RhdGVSZXNwb25zZRInCgVzdGVwcxgBIAMoCzIYLnBhcmxtdC52MS5Bbm5vdGF0ZWRTdGVwEgoKAm9rGAIgASgIIpIBChNCdWlsZERhdGFzZXRSZXF1ZXN0EgwKBHNlZWQYASABKAQSEgoKdGFza19jb3VudBgCIAEoDRIqCgdvcHRpb25zGAMgASgLMhkucGFybG10LnYxLlRhc2tHZW5PcHRpb25zEi0KDWNvbnRleHRfbW9kZXMYBCADKA4yFi5wYXJsbXQudjEuQ29udGV4dE1vZGUi7QEKCVNmdFNhbXBsZRIKCgJpZBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJEhIKCnR1cm5faW5kZXgYAyABKA0SEgoKc3RlcF9pbmRleBgEIAEoDRIsCgxjb250ZXh0X21vZGUYBSABKA4yFi5wYXJsbXQudjEuQ29udGV4dE1vZGUSDQoFc3BsaXQYBiABKAkSJQoFdG9vbHMYByADKAsyFi5wYXJsbXQudjEuRnVuY3Rpb25Eb2MSJwoHY29udGV4dBgIIAMoCzIWLnBhcmxtdC52MS5DaGF0TWVzc2FnZRIOCgZ0YXJnZXQYCSABKAkiYgoLRGF0YXNldENhcmQSEgoKdGFza19jb3VudBgBIAEoDRIUCgxzYW1wbGVfY291bnQYAiABKA0SFQoNZHJvcHBlZF9jb3VudBgDIAEoDRISCgpzdGF0c19qc29uGAQgASgJIm8KFEJ1aWxkRGF0YXNldFJlc3BvbnNlEiYKBnNhbXBsZRgBIAEoCzIULnBhcmxtdC52MS5TZnRTYW1wbGVIABImCgRjYXJkGAIgASgLMhYucGFybG10LnYxLkRhdGFzZXRDYXJkSABCBwoFZXZlbnQygAIKEFN5bnRoZXNpc1NlcnZpY2USVAoNR2VuZXJhdGVUYXNrcxIfLnBhcmxtdC52MS5HZW5lcmF0ZVRhc2tzUmVxdWVzdBogLnBhcmxtdC52MS5HZW5lcmF0ZVRhc2tzUmVzcG9uc2UwARJDCghBbm5vdGF0ZRIaLnBhcmxtdC52MS5Bbm5vdGF0ZVJlcXVlc3QaGy5wYXJsbXQudjEuQW5ub3RhdGVSZXNwb25zZRJRCgxCdWlsZERhdGFzZXQSHi5wYXJsbXQudjEuQnVpbGREYXRhc2V0UmVxdWVzdBofLnBhcmxtdC52MS5CdWlsZERhdGFzZXRSZXNwb25zZTABYgZwcm90bzM", [file_parlmt_v1_common]);
+  fileDesc("ChlwYXJsbXQvdjEvc3ludGhlc2lzLnByb3RvEglwYXJsbXQudjEi5gEKDlRhc2tHZW5PcHRpb25zEhEKCW1pbl90dXJucxgBIAEoDRIRCgltYXhfdHVybnMYAiABKA0SGgoSbWF4X2NhbGxzX3Blcl90dXJuGAMgASgNEhwKFG1heF9kZXBlbmRlbmN5X2RlcHRoGAQgASgNEhkKEWxvbmdfY29udGV4dF9yYXRlGAUgASgBEhcKD21pc3NfcGFyYW1fcmF0ZRgGIAEoARIWCg5taXNzX2Z1bmNfcmF0ZRgHIAEoARIPCgdjbGFzc2VzGAggAygJEhcKD21heF9kaXN0cmFjdG9ycxgJIAEoDSJuChRHZW5lcmF0ZVRhc2tzUmVxdWVzdBIMCgRzZWVkGAEgASgEEg0KBWNvdW50GAIgASgNEg0KBXNwbGl0GAMgASgJEioKB29wdGlvbnMYBCABKAsyGS5wYXJsbXQudjEuVGFza0dlbk9wdGlvbnMiNgoVR2VuZXJhdGVUYXNrc1Jlc3BvbnNlEh0KBHRhc2sYASABKAsyDy5wYXJsbXQudjEuVGFzayK9AQoPQW5ub3RhdGVSZXF1ZXN0Eh8KBHRhc2sYASABKAsyDy5wYXJsbXQudjEuVGFza0gAEisKCnRyYWplY3RvcnkYAiABKAsyFS5wYXJsbXQudjEuVHJhamVjdG9yeUgAEhIKCnBvbGljeV91cmwYAyABKAkSFAoMcG9saWN5X21vZGVsGAQgASgJEigKD3RyYWplY3RvcnlfdGFzaxgFIAEoCzIPLnBhcmxtdC52MS5UYXNrQggKBnNvdXJjZSIwChFCbG9ja1ZlcmlmaWNhdGlvbhIKCgJvaxgBIAEoCBIPCgdyZWFzb25zGAIgAygJItkBCg1Bbm5vdGF0ZWRTdGVwEhIKCnR1cm5faW5kZXgYASABKA0SEgoKc3RlcF9pbmRleBgCIAEoDRIqCghwcm9ncmVzcxgDIAEoCzIYLnBhcmxtdC52MS5Qcm9ncmVzc0Jsb2NrEg0KBWNhbGxzGAQgAygJEjIKDHZlcmlmaWNhdGlvbhgFIAEoCzIcLnBhcmxtdC52MS5CbG9ja1ZlcmlmaWNhdGlvbhIxCgttb2RlbF9jaGVjaxgGIAEoCzIcLnBhcmxtdC52MS5CbG9ja1ZlcmlmaWNhdGlvbiKCAQoQQW5ub3RhdGVSZXNwb25zZRInCgVzdGVwcxgBIAMoCzIYLnBhcmxtdC52MS5Bbm5vdGF0ZWRTdGVwEgoKAm9rGAIgASgIEhoKEm1vZGVsX2NoZWNrX2ZhaWxlZBgDIAEoDRIdChVtb2RlbF9jaGVja19kcm9wX3JhdGUYBCABKAEikgEKE0J1aWxkRGF0YXNldFJlcXVlc3QSDAoEc2VlZBgBIAEoBBISCgp0YXNrX2NvdW50GAIgASgNEioKB29wdGlvbnMYAyABKAsyGS5wYXJsbXQudjEuVGFza0dlbk9wdGlvbnMSLQoNY29udGV4dF9tb2RlcxgEIAMoDjIWLnBhcmxtdC52MS5Db250ZXh0TW9kZSLtAQoJU2Z0U2FtcGxlEgoKAmlkGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkSEgoKdHVybl9pbmRleBgDIAEoDRISCgpzdGVwX2luZGV4GAQgASgNEiwKDGNvbnRleHRfbW9kZRgFIAEoDjIWLnBhcmxtdC52MS5Db250ZXh0TW9kZRINCgVzcGxpdBgGIAEoCRIlCgV0b29scxgHIAMoCzIWLnBhcmxtdC52MS5GdW5jdGlvbkRvYxInCgdjb250ZXh0GAggAygLMhYucGFybG10LnYxLkNoYXRNZXNzYWdlEg4KBnRhcmdldBgJIAEoCSJiCgtEYXRhc2V0Q2FyZBISCgp0YXNrX2NvdW50GAEgASgNEhQKDHNhbXBsZV9jb3VudBgCIAEoDRIVCg1kcm9wcGVkX2NvdW50GAMgASgNEhIKCnN0YXRzX2pzb24YBCABKAkibwoUQnVpbGREYXRhc2V0UmVzcG9uc2USJgoGc2FtcGxlGAEgASgLMhQucGFybG10LnYxLlNmdFNhbXBsZUgAEiYKBGNhcmQYAiABKAsyFi5wYXJsbXQudjEuRGF0YXNldENhcmRIAEIHCgVldmVudDKAAgoQU3ludGhlc2lzU2VydmljZRJUCg1HZW5lcmF0ZVRhc2tzEh8ucGFybG10LnYxLkdlbmVyYXRlVGFza3NSZXF1ZXN0GiAucGFybG10LnYxLkdlbmVyYXRlVGFza3NSZXNwb25zZTABEkMKCEFubm90YXRlEhoucGFybG10LnYxLkFubm90YXRlUmVxdWVzdBobLnBhcmxtdC52MS5Bbm5vdGF0ZVJlc3BvbnNlElEKDEJ1aWxkRGF0YXNldBIeLnBhcmxtdC52MS5CdWlsZERhdGFzZXRSZXF1ZXN0Gh8ucGFybG10LnYxLkJ1aWxkRGF0YXNldFJlc3BvbnNlMAFiBnByb3RvMw", [file_parlmt_v1_common]);
 
 /**
  * The knobs of the task generator.
@@ -159,11 +159,27 @@ export type AnnotateRequest = Message<"parlmt.v1.AnnotateRequest"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * Also run the model-aware check against this policy endpoint (optional).
+   * Also run the model-aware check against this OpenAI-compatible endpoint (optional): its base
+   * URL, e.g. "http://127.0.0.1:9103/v1" (the request goes to <policy_url>/chat/completions).
    *
    * @generated from field: string policy_url = 3;
    */
   policyUrl: string;
+
+  /**
+   * The model name sent to policy_url (empty: "parlmt-policy").
+   *
+   * @generated from field: string policy_model = 4;
+   */
+  policyModel: string;
+
+  /**
+   * For a trajectory: the task it ran (environment classes, initial state, and the ground truth
+   * when trajectory.task_turns is empty). Optional when trajectory.task_id names a BFCL task.
+   *
+   * @generated from field: parlmt.v1.Task trajectory_task = 5;
+   */
+  trajectoryTask?: Task | undefined;
 };
 
 /**
@@ -231,6 +247,14 @@ export type AnnotatedStep = Message<"parlmt.v1.AnnotatedStep"> & {
    * @generated from field: parlmt.v1.BlockVerification verification = 5;
    */
   verification?: BlockVerification | undefined;
+
+  /**
+   * The model-aware check (only when policy_url is set): given the tools, this block and the
+   * current turn, the policy reproduced the step's ground-truth call (or replied at a reply step).
+   *
+   * @generated from field: parlmt.v1.BlockVerification model_check = 6;
+   */
+  modelCheck?: BlockVerification | undefined;
 };
 
 /**
@@ -250,11 +274,25 @@ export type AnnotateResponse = Message<"parlmt.v1.AnnotateResponse"> & {
   steps: AnnotatedStep[];
 
   /**
-   * True when every block verified.
+   * True when every block verified (and, with policy_url, passed the model-aware check).
    *
    * @generated from field: bool ok = 2;
    */
   ok: boolean;
+
+  /**
+   * Blocks that failed the model-aware check (0 without policy_url).
+   *
+   * @generated from field: uint32 model_check_failed = 3;
+   */
+  modelCheckFailed: number;
+
+  /**
+   * model_check_failed / steps (0 without policy_url).
+   *
+   * @generated from field: double model_check_drop_rate = 4;
+   */
+  modelCheckDropRate: number;
 };
 
 /**
