@@ -154,3 +154,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "synthesis service - annotates a τ-bench gold trajectory, and names a bad τ-bench id",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using svc = await spawnService("synthesis");
+    const client = createClient(SynthesisService, svc.address);
+    try {
+      const res = await client.annotate({
+        source: {
+          case: "task",
+          value: { id: "taubench_airline_test_0", benchmark: Benchmark.TAUBENCH },
+        },
+      });
+      assert.equal(res.ok, true);
+      assert.ok(res.steps.length > 0);
+      assert.ok(res.steps.every((s) => s.verification?.ok), "every block verifies");
+      assert.match(res.steps[0]!.progress!.text, /plan:/);
+      await assert.rejects(
+        client.annotate({
+          source: {
+            case: "task",
+            value: { id: "taubench_airline_test_999", benchmark: Benchmark.TAUBENCH },
+          },
+        }),
+        (e: unknown) =>
+          e instanceof RpcError && e.code === Code.INVALID_ARGUMENT &&
+          /taubench_airline_test_999/.test(e.message),
+      );
+    } finally {
+      client.close();
+    }
+  },
+});

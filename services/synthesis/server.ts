@@ -1,6 +1,11 @@
 /** The SynthesisService handlers: a thin proto <-> domain adapter. */
 import { create } from "@bufbuild/protobuf";
-import { ContextMode, type Task, type Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import {
+  Benchmark,
+  ContextMode,
+  type Task,
+  type Trajectory,
+} from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import {
   AnnotatedStepSchema,
   AnnotateResponseSchema,
@@ -25,6 +30,7 @@ import {
   plan,
 } from "./dataset.ts";
 import { LlmWriter } from "./llm_writer.ts";
+import { tauAnnotateResponse } from "./taubench_samples.ts";
 import {
   annotationCheckSteps,
   chatTools,
@@ -357,6 +363,17 @@ export function synthesisService(config: SynthesisConfig): ServiceImpl<typeof Sy
       }
       if (req.source.case !== "task") throw invalid('Invalid field "source": set "task"');
       const task = req.source.value;
+      if (task.benchmark === Benchmark.TAUBENCH) {
+        // τ-bench gold trajectories: the task id names a vendored task.
+        try {
+          return tauAnnotateResponse(task.id);
+        } catch (err) {
+          if (err instanceof RangeError || err instanceof TypeError) {
+            throw invalid(`Cannot annotate τ-bench task "${task.id}": ${err.message}`);
+          }
+          throw err;
+        }
+      }
       const input = traceInputFromTask(task, config.maxAnnotateTurns);
       let annotation;
       try {
