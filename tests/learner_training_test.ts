@@ -52,6 +52,7 @@ Deno.test({
       await using env = await spawnService("env-simulator");
       await using policy = await spawnService("policy-inference", {
         args: ["--nats-url", nats.url, "--tokenizer", `${dir}/tokenizer.json`],
+        stderr: { file: `${dir}/policy.log` },
       });
       const learnerArgs = [
         "--nats-url",
@@ -74,7 +75,11 @@ Deno.test({
         "1",
       ];
       const learnerEnv = { LEARNER_FILTER_ZERO_VARIANCE: "false" };
-      let learner = await spawnService("learner", { args: learnerArgs, env: learnerEnv });
+      let learner = await spawnService("learner", {
+        args: learnerArgs,
+        env: learnerEnv,
+        stderr: { file: `${dir}/learner.log` },
+      });
       const policyClient = createClient(PolicyService, policy.address);
       let learnerClient = createClient(LearnerService, learner.address);
       try {
