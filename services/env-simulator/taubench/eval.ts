@@ -17,6 +17,8 @@ export interface ChatEndpoint {
   model: string;
   apiKey?: string;
   temperature?: number;
+  /** Sent as `max_tokens` when set. */
+  maxTokens?: number;
   timeoutMs?: number;
 }
 
@@ -44,6 +46,7 @@ async function complete(
       messages,
       tools,
       ...(endpoint.temperature !== undefined ? { temperature: endpoint.temperature } : {}),
+      ...(endpoint.maxTokens !== undefined ? { max_tokens: endpoint.maxTokens } : {}),
     }),
     signal: AbortSignal.timeout(endpoint.timeoutMs ?? 120_000),
   });
@@ -99,6 +102,8 @@ export interface EvalOptions {
   tasks?: readonly number[];
   policy: ChatEndpoint;
   user: ChatEndpoint;
+  /** Agent steps before an episode ends unscored. @default {30} (the reference) */
+  maxSteps?: number;
   /** Called after each trial. */
   onTrial?: (r: TrialResult) => void;
 }
@@ -115,7 +120,7 @@ export async function evaluate(options: EvalOptions) {
         domain: options.domain,
         split: options.split,
         taskIndex,
-      }, { user });
+      }, { user, maxSteps: options.maxSteps });
       const reward = await runTrial(episode, options.policy);
       const r = { taskId: taskIndex, trial, reward };
       results.push(r);
@@ -144,6 +149,8 @@ async function main(args: string[]): Promise<number> {
       "user-model": { type: "string", default: "gpt-4o" },
       "policy-key": { type: "string" },
       "user-key": { type: "string" },
+      "max-steps": { type: "string", default: "30" },
+      "max-tokens": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -168,7 +175,18 @@ async function main(args: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`Invalid task index "${t}" in --tasks`);
     return n;
   });
+  const maxSteps = Number(values["max-steps"]);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > 1000) {
+    throw new RangeError(
+      `Invalid value "${values["max-steps"]}" for --max-steps: expected 1..1000`,
+    );
+  }
+  const maxTokens = values["max-tokens"] === undefined ? undefined : Number(values["max-tokens"]);
+  if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1)) {
+    throw new RangeError(`Invalid value "${values["max-tokens"]}" for --max-tokens`);
+  }
   const { metrics, results } = await evaluate({
+    maxSteps,
     domain: values.domain as Domain,
     split: values.split as Split,
     trials,
@@ -177,6 +195,7 @@ async function main(args: string[]): Promise<number> {
       baseUrl: values.policy,
       model: values["policy-model"]!,
       apiKey: values["policy-key"],
+      maxTokens,
     },
     user: { baseUrl: values.user, model: values["user-model"]!, apiKey: values["user-key"] },
     onTrial: (r) => console.error(`trial ${r.trial} task ${r.taskId}: reward ${r.reward}`),
