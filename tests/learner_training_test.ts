@@ -11,17 +11,10 @@ import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { spawnService, startNatsServer } from "@parlmt/stack";
+import { waitUntil } from "@parlmt/testing";
 import { testModel } from "../services/policy-inference/_test_model.ts";
 import { DEFAULT_GEN_OPTIONS, generateTask } from "../services/synthesis/generate_tasks.ts";
 import { taskToProto } from "../services/synthesis/to_proto.ts";
-
-async function until(predicate: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 Deno.test({
   name: "learner - trains on rollouts, publishes versions the policy serves, resumes after SIGKILL",
@@ -83,7 +76,7 @@ Deno.test({
       const policyClient = createClient(PolicyService, policy.address);
       let learnerClient = createClient(LearnerService, learner.address);
       try {
-        await until(
+        await waitUntil(
           async () => (await policyClient.getPolicyStatus({})).weightsVersion >= 1n,
           30_000,
           "v1 served",
@@ -103,12 +96,12 @@ Deno.test({
           ],
         });
         try {
-          await until(
+          await waitUntil(
             async () => (await learnerClient.getLearnerStatus({})).step >= 2n,
             90_000,
             "2 updates",
           );
-          await until(
+          await waitUntil(
             async () => (await policyClient.getPolicyStatus({})).weightsVersion >= 2n,
             30_000,
             "v2 served",

@@ -9,19 +9,12 @@ import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
 import { spawnService, startNatsServer } from "@parlmt/stack";
+import { waitUntil } from "@parlmt/testing";
 import { testModel } from "../services/policy-inference/_test_model.ts";
 import { canaryMeta } from "../services/policy-inference/weights_swap.ts";
 import { TrajectoryStore } from "../services/learner/trajectory_store.ts";
 import { DEFAULT_GEN_OPTIONS, generateTask } from "../services/synthesis/generate_tasks.ts";
 import { taskToProto } from "../services/synthesis/to_proto.ts";
-
-async function until(predicate: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 Deno.test({
   name: "rollout actor - a killed actor loses no task and no trajectory counts twice",
@@ -96,7 +89,7 @@ Deno.test({
       try {
         // The first actor takes leases, then dies mid-episode.
         const doomed = await spawnService("rollout-actor", { args: actorArgs("doomed") });
-        await until(
+        await waitUntil(
           async () => (await status.getLearnerStatus({})).activeLeases >= 3,
           30_000,
           "leases",
@@ -107,7 +100,7 @@ Deno.test({
 
         // A second actor gets the expired leases again and finishes every slot.
         const survivor = await spawnService("rollout-actor", { args: actorArgs("survivor") });
-        await until(
+        await waitUntil(
           async () => (await status.getLearnerStatus({})).acceptedTrajectories === 6n,
           90_000,
           "6 trajectories",

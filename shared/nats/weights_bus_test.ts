@@ -7,6 +7,7 @@ import {
   type WeightsUpdate,
 } from "@parlmt/nats";
 import { startNatsServer } from "@parlmt/stack";
+import { waitUntil } from "@parlmt/testing";
 
 function payload(version: number, size = 4096): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -44,14 +45,6 @@ function collect(
   return { updates, done, stop: () => controller.abort() };
 }
 
-async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("Timed out waiting for the condition");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 Deno.test("weights bus - 3 versions reach 2 subscribers verified and in order", async () => {
   await using nats = await startNatsServer();
   const nc = await connectNats(nats.url);
@@ -64,7 +57,11 @@ Deno.test("weights bus - 3 versions reach 2 subscribers verified and in order", 
     for (const v of [1, 2, 3]) {
       await publisher.publish(BigInt(v), payload(v), { step: String(v * 10) });
       // Pace the versions so that neither subscriber is behind (nothing to skip).
-      await waitFor(() => a.updates.length >= v && b.updates.length >= v);
+      await waitUntil(
+        () => a.updates.length >= v && b.updates.length >= v,
+        10_000,
+        "the subscriber",
+      );
     }
     await Promise.all([a.done, b.done]);
     for (const sub of [a, b]) {
@@ -103,7 +100,7 @@ Deno.test("weights bus - a subscriber that is behind skips to the newest, never 
     const publisher = await WeightsPublisher.open(nc, { keep: 10 });
     await publisher.publish(1n, payload(1));
     const sub = collect(nats.url, 2, undefined, 1500);
-    await waitFor(() => sub.updates.length === 1);
+    await waitUntil(() => sub.updates.length === 1, 10_000, "the subscriber");
     // Five versions arrive in a burst while the subscriber is idle.
     for (const v of [2, 3, 4, 5, 6]) await publisher.publish(BigInt(v), payload(v));
     await sub.done;
@@ -126,7 +123,7 @@ Deno.test("weights bus - a checksum mismatch is rejected and the next good versi
     await new Promise((r) => setTimeout(r, 200));
     await publisher.publish(1n, payload(1));
     await publisher.publish(2n, payload(2));
-    await waitFor(() => sub.updates.length === 2);
+    await waitUntil(() => sub.updates.length === 2, 10_000, "the subscriber");
     // Version 3: tamper with the bytes before announcing by hand.
     const good = payload(3);
     const tampered = payload(3);
@@ -141,7 +138,7 @@ Deno.test("weights bus - a checksum mismatch is rejected and the next good versi
       sha256: sha256Hex(good),
       bucket: "parlmt-weights",
     }));
-    await waitFor(() => reasons.length === 1);
+    await waitUntil(() => reasons.length === 1, 10_000, "the subscriber");
     assert.match(reasons[0]!, /Checksum mismatch for version 3/);
     await publisher.publish(4n, payload(4));
     await sub.done;

@@ -1,2 +1,3 @@
 /** Test helpers: the echo service. (Processes are started with @parlmt/stack.) */
 export * from "./echo_service.ts";
+export * from "./wait_until.ts";
