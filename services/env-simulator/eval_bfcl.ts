@@ -7,18 +7,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { type ChatEndpoint as OpenAiEndpoint, postChatCompletion } from "@parlmt/openai";
 import { parseAssistantText } from "@parlmt/tokenizer";
 import { BFCL_CATEGORIES, type Episode, listTasks, MAXIMUM_STEP_LIMIT, scoreBfcl } from "./mod.ts";
 import { createEpisode } from "./create_episode.ts";
 import { callFromJson } from "./server.ts";
 
-/** An OpenAI-compatible chat endpoint. */
-export interface ChatEndpoint {
-  baseUrl: string;
-  model: string;
-  apiKey?: string;
+/** An OpenAI-compatible chat endpoint with the sampling settings of the evaluation. */
+export interface ChatEndpoint extends OpenAiEndpoint {
+  /** Sent as `max_tokens` when set. */
   maxTokens?: number;
-  timeoutMs?: number;
 }
 
 interface ChatMessage {
@@ -29,27 +27,13 @@ interface ChatMessage {
 }
 
 async function complete(endpoint: ChatEndpoint, messages: ChatMessage[], tools: unknown[]) {
-  const res = await fetch(`${endpoint.baseUrl.replace(/\/$/, "")}/chat/completions`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
-    },
-    body: JSON.stringify({
-      model: endpoint.model,
-      messages,
-      tools,
-      temperature: 0,
-      ...(endpoint.maxTokens !== undefined ? { max_tokens: endpoint.maxTokens } : {}),
-    }),
-    signal: AbortSignal.timeout(endpoint.timeoutMs ?? 120_000),
-  });
-  if (!res.ok) {
-    throw new Error(`Policy endpoint answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  }
-  const message = (await res.json())?.choices?.[0]?.message as ChatMessage | undefined;
-  if (!message) throw new Error("Policy endpoint returned no message");
-  return message;
+  const { choice } = await postChatCompletion(endpoint, {
+    messages,
+    tools,
+    temperature: 0,
+    ...(endpoint.maxTokens !== undefined ? { max_tokens: endpoint.maxTokens } : {}),
+  }, { label: "policy endpoint" });
+  return choice.message as ChatMessage;
 }
 
 function openAiTools(episode: Episode): unknown[] {

@@ -6,6 +6,7 @@
  * version are taken from the answer when the peer returns them (this project's server does;
  * vLLM returns `token_ids` with `return_token_ids`); logprobs always come from `logprobs`.
  */
+import { ChatEndpointError, postChatCompletion } from "@parlmt/openai";
 import { InvalidRequestError, UpstreamError } from "./errors.ts";
 import type { GenerateOptions, GenerateOutput, ServedModel } from "./onnx_model.ts";
 import { callSource, type GenerateInput, type RequestLimits, validateSampling } from "./request.ts";
@@ -95,44 +96,25 @@ export class ExternalModel implements ServedModel {
   async generate(input: GenerateInput, opts: GenerateOptions = {}): Promise<GenerateOutput> {
     const body = this.requestBody(input);
     const { baseUrl, apiKey, timeoutMs = 120_000 } = this.#opts;
-    const signals = [AbortSignal.timeout(timeoutMs)];
-    if (opts.signal) signals.push(opts.signal);
-    const url = `${baseUrl.replace(/\/+$/, "")}/chat/completions`;
-    let res: Response;
+    let answer;
     try {
-      res = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-        },
-        body: JSON.stringify(body),
-        signal: AbortSignal.any(signals),
-      });
-    } catch (err) {
-      if (opts.signal?.aborted) throw err;
-      throw new UpstreamError(
-        `Cannot reach external model at ${url}: ${(err as Error).message}`,
-        0,
+      answer = await postChatCompletion(
+        { baseUrl, model: this.#opts.model, apiKey, timeoutMs },
+        body,
         {
-          cause: err,
+          signal: opts.signal,
+          label: "external model",
         },
       );
+    } catch (err) {
+      if (err instanceof ChatEndpointError) {
+        // No answer or no choice is a bad gateway; an HTTP error keeps its status.
+        const status = err.status === 0 ? 0 : err.status < 400 ? 502 : err.status;
+        throw new UpstreamError(err.message, status, { cause: err });
+      }
+      throw err;
     }
-    const text = await res.text();
-    // deno-lint-ignore no-explicit-any -- an OpenAI answer, checked field by field below
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new UpstreamError(`External model answered ${res.status} with non-JSON`, res.status);
-    }
-    if (!res.ok) {
-      const msg = json?.error?.message ?? text.slice(0, 200);
-      throw new UpstreamError(`External model answered ${res.status}: ${msg}`, res.status);
-    }
-    const choice = json?.choices?.[0];
-    if (!choice?.message) throw new UpstreamError("External model answered without a choice", 502);
+    const { json, choice } = answer;
     const calls: { function: { name: string; arguments: string } }[] = choice.message.tool_calls ??
       [];
     let out = typeof choice.message.content === "string" ? choice.message.content : "";

@@ -4,6 +4,7 @@
  * in the answer are rendered back into BFCL call syntax after the text content.
  * @module
  */
+import { ChatEndpointError, postChatCompletion } from "@parlmt/openai";
 import { parsePyJson, PyDict, pyRepr } from "@parlmt/pycompat";
 
 /** Where to send requests. */
@@ -18,12 +19,7 @@ export interface Endpoint {
 }
 
 /** The endpoint failed (unreachable, HTTP error, malformed answer); the message names the URL. */
-export class EndpointError extends Error {
-  constructor(message: string, readonly status = 0, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EndpointError";
-  }
-}
+export { ChatEndpointError as EndpointError } from "@parlmt/openai";
 
 /** Checks a base URL; throws RangeError naming `field`. */
 export function validateBaseUrl(url: string, field: string): string {
@@ -66,9 +62,7 @@ export async function chatText(
   opts: { tools?: readonly ChatTool[]; maxTokens?: number; field?: string } = {},
 ): Promise<string> {
   const field = opts.field ?? "endpoint";
-  const url = `${ep.baseUrl.replace(/\/+$/, "")}/chat/completions`;
   const body: Record<string, unknown> = {
-    model: ep.model,
     messages,
     temperature: 0,
     max_tokens: opts.maxTokens ?? 256,
@@ -76,36 +70,8 @@ export async function chatText(
   if (opts.tools && opts.tools.length > 0) {
     body.tools = opts.tools.map((t) => ({ type: "function", function: t }));
   }
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(ep.apiKey ? { authorization: `Bearer ${ep.apiKey}` } : {}),
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(ep.timeoutMs ?? 60_000),
-    });
-  } catch (err) {
-    throw new EndpointError(`Cannot reach ${field} ${url}: ${(err as Error).message}`, 0, {
-      cause: err,
-    });
-  }
-  const text = await res.text();
-  // deno-lint-ignore no-explicit-any -- an OpenAI answer, checked field by field below
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new EndpointError(`${field} ${url} answered ${res.status} with non-JSON`, res.status);
-  }
-  if (!res.ok) {
-    const msg = json?.error?.message ?? text.slice(0, 200);
-    throw new EndpointError(`${field} ${url} answered ${res.status}: ${msg}`, res.status);
-  }
-  const message = json?.choices?.[0]?.message;
-  if (!message) throw new EndpointError(`${field} ${url} answered without a choice`, res.status);
+  const { choice } = await postChatCompletion({ timeoutMs: 60_000, ...ep }, body, { label: field });
+  const message = choice.message;
   let out = typeof message.content === "string" ? message.content : "";
   const calls: { function?: { name?: string; arguments?: string } }[] = Array.isArray(
       message.tool_calls,
@@ -119,9 +85,9 @@ export async function chatText(
           .join(", ")
       }]`;
     } catch (err) {
-      throw new EndpointError(
-        `${field} ${url} answered bad tool_calls: ${(err as Error).message}`,
-        res.status,
+      throw new ChatEndpointError(
+        `${field} ${ep.baseUrl} answered bad tool_calls: ${(err as Error).message}`,
+        200,
       );
     }
   }

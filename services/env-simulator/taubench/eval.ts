@@ -6,20 +6,17 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { type ChatEndpoint as OpenAiEndpoint, postChatCompletion } from "@parlmt/openai";
 import { type Domain, DOMAINS, loadTasks, type Split } from "./data.ts";
 import { TauEpisode } from "./episode.ts";
 import { passHatK, type TrialResult } from "./pass_k.ts";
 import { LlmUserSimulator } from "./user_sim.ts";
 
-/** An OpenAI-compatible chat endpoint. */
-export interface ChatEndpoint {
-  baseUrl: string;
-  model: string;
-  apiKey?: string;
+/** An OpenAI-compatible chat endpoint with the sampling settings of the evaluation. */
+export interface ChatEndpoint extends OpenAiEndpoint {
   temperature?: number;
   /** Sent as `max_tokens` when set. */
   maxTokens?: number;
-  timeoutMs?: number;
 }
 
 interface AgentMessage {
@@ -35,30 +32,13 @@ async function complete(
   messages: AgentMessage[],
   tools: readonly unknown[],
 ) {
-  const res = await fetch(`${endpoint.baseUrl.replace(/\/$/, "")}/chat/completions`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
-    },
-    body: JSON.stringify({
-      model: endpoint.model,
-      messages,
-      tools,
-      ...(endpoint.temperature !== undefined ? { temperature: endpoint.temperature } : {}),
-      ...(endpoint.maxTokens !== undefined ? { max_tokens: endpoint.maxTokens } : {}),
-    }),
-    signal: AbortSignal.timeout(endpoint.timeoutMs ?? 120_000),
-  });
-  if (!res.ok) {
-    throw new Error(`Policy endpoint answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  }
-  const body = await res.json();
-  const message = body?.choices?.[0]?.message;
-  if (!message) {
-    throw new Error(`Policy endpoint returned no message: ${JSON.stringify(body).slice(0, 300)}`);
-  }
-  return message as AgentMessage;
+  const { choice } = await postChatCompletion(endpoint, {
+    messages,
+    tools,
+    ...(endpoint.temperature !== undefined ? { temperature: endpoint.temperature } : {}),
+    ...(endpoint.maxTokens !== undefined ? { max_tokens: endpoint.maxTokens } : {}),
+  }, { label: "policy endpoint" });
+  return choice.message as AgentMessage;
 }
 
 /** Runs one trial of a task with the agent at `policy`; returns the reward. */

@@ -5,6 +5,7 @@
  * `"Hi! How can I help you today?"`, and no temperature unless configured.
  * @module
  */
+import { postChatCompletion } from "@parlmt/openai";
 import type { UserSimulator } from "./user.ts";
 
 /** The simulator's system prompt for an instruction (verbatim from the reference). */
@@ -110,32 +111,14 @@ export class LlmUserSimulator implements UserSimulator {
 
   async #generate(signal?: AbortSignal): Promise<string> {
     const { baseUrl, model, apiKey, temperature, timeoutMs, fetch: fetchFn } = this.#options;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const body: Record<string, unknown> = { model, messages: this.#messages };
+    const body: Record<string, unknown> = { messages: this.#messages };
     if (temperature !== undefined) body.temperature = temperature;
-    const res = await fetchFn(`${baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-      },
-      body: JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    const { choice } = await postChatCompletion({ baseUrl, model, apiKey, timeoutMs }, body, {
+      signal,
+      fetch: fetchFn,
+      label: "user simulator",
     });
-    const text = await res.text();
-    if (!res.ok) {
-      throw new Error(
-        `User simulator request to "${baseUrl}" failed: HTTP ${res.status} ${text.slice(0, 300)}`,
-      );
-    }
-    let content: unknown;
-    try {
-      content = JSON.parse(text)?.choices?.[0]?.message?.content;
-    } catch (err) {
-      throw new SyntaxError(`User simulator response from "${baseUrl}" is not JSON`, {
-        cause: err,
-      });
-    }
+    const content: unknown = choice.message.content;
     const reply = typeof content === "string" ? content : "";
     this.#messages.push({ role: "assistant", content: reply });
     return reply;

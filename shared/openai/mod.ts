@@ -1,0 +1,2 @@
+/** A client of OpenAI-compatible chat endpoints. */
+export * from "./chat_completions.ts";
