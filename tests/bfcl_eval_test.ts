@@ -5,9 +5,7 @@
  * that the whole loop runs and the per-category table is printed. Bad flags get clear errors.
  */
 import assert from "node:assert/strict";
-import { spawnService } from "@parlmt/stack";
-import { testModel } from "../services/policy-inference/_test_model.ts";
-import { exportHfModel } from "../services/policy-inference/hf_export.ts";
+import { startOpenAiPolicy } from "./_openai_policy.ts";
 
 const SCRIPT = new URL("../services/env-simulator/eval_bfcl.ts", import.meta.url).pathname;
 
@@ -26,37 +24,28 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "parlmt-bfcleval-" });
-    try {
-      const m = testModel(3, { blockSize: 20480, nLayer: 1 });
-      await exportHfModel(`${dir}/model`, m.config, m.weights, m.tokenizer);
-      await using policy = await spawnService("policy-inference", {
-        args: ["--nats-url", "", "--model-dir", `${dir}/model`, "--model-id", "tiny"],
-      });
-      const url = `http://127.0.0.1:${policy.adminPort}/v1`;
-      const r = await run([
-        "--policy",
-        url,
-        "--model",
-        "tiny",
-        "--categories",
-        "multi_turn_miss_param",
-        "--tasks",
-        "1",
-        "--max-tokens",
-        "8",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /multi_turn_miss_param_0: (pass|fail)/);
-      assert.match(r.stdout, /\| multi_turn_miss_param \| [01] \| 1 \| (0|100)\.00% \|/);
-      assert.match(r.stdout, /overall \(unweighted mean of categories\): /);
+    await using policy = await startOpenAiPolicy({ blockSize: 20480, nLayer: 1 });
+    const url = policy.url;
+    const r = await run([
+      "--policy",
+      url,
+      "--model",
+      "tiny",
+      "--categories",
+      "multi_turn_miss_param",
+      "--tasks",
+      "1",
+      "--max-tokens",
+      "8",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /multi_turn_miss_param_0: (pass|fail)/);
+    assert.match(r.stdout, /\| multi_turn_miss_param \| [01] \| 1 \| (0|100)\.00% \|/);
+    assert.match(r.stdout, /overall \(unweighted mean of categories\): /);
 
-      const bad = await run(["--policy", url, "--categories", "multi_turn_nope"]);
-      assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /Invalid category "multi_turn_nope"/);
-      assert.match((await run([])).stderr, /--policy is required/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const bad = await run(["--policy", url, "--categories", "multi_turn_nope"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid category "multi_turn_nope"/);
+    assert.match((await run([])).stderr, /--policy is required/);
   },
 });

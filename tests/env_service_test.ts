@@ -5,22 +5,11 @@
  * FAILED_PRECONDITION with a clear message, and the service keeps serving.
  */
 import assert from "node:assert/strict";
+import { assertRpcError } from "@parlmt/testing";
 import { Benchmark } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
-import { Code, codeName, createClient, RpcError } from "@parlmt/grpc";
+import { Code, createClient } from "@parlmt/grpc";
 import { spawnService } from "@parlmt/stack";
-
-async function fails(promise: Promise<unknown>, code: Code, pattern: RegExp): Promise<void> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof RpcError, String(err));
-    assert.equal(codeName(err.code), codeName(code), err.message);
-    assert.match(err.message, pattern);
-    return;
-  }
-  assert.fail(`expected ${codeName(code)}`);
-}
 
 Deno.test({
   name: "env service - BFCL sessions over gRPC: replay, state, fork, evaluate, bad input",
@@ -75,7 +64,7 @@ Deno.test({
       const forkState = await env.getState({ sessionId: fork });
       assert.equal(forkState.turnIndex, 0);
       assert.notEqual(forkState.stateJson, parentState.stateJson);
-      await fails(
+      await assertRpcError(
         env.execute({ sessionId: id, calls: { case: "source", value: "[ls()]" } }),
         Code.FAILED_PRECONDITION,
         /already done/,
@@ -102,45 +91,49 @@ Deno.test({
       assert.match(unknown.results[0]!.output, /^Error during execution: /);
 
       // Bad input.
-      await fails(
+      await assertRpcError(
         env.getState({ sessionId: "nope" }),
         Code.NOT_FOUND,
         /Cannot find session "nope"/,
       );
-      await fails(
+      await assertRpcError(
         env.getTask({ taskId: "multi_turn_base_9999" }),
         Code.NOT_FOUND,
         /Unknown task id/,
       );
-      await fails(
+      await assertRpcError(
         env.createSession({ source: { case: "taskId", value: "zzz" } }),
         Code.NOT_FOUND,
         /Unknown task id "zzz"/,
       );
-      await fails(
+      await assertRpcError(
         env.createSession({ source: { case: "taskJson", value: "{not json" } }),
         Code.INVALID_ARGUMENT,
         /not valid JSON/,
       );
-      await fails(
+      await assertRpcError(
         env.createSession({
           source: { case: "taskJson", value: JSON.stringify({ id: "x", question: [] }) },
         }),
         Code.INVALID_ARGUMENT,
         /Invalid task_json/,
       );
-      await fails(env.createSession({}), Code.INVALID_ARGUMENT, /task_id, task_json or task/);
-      await fails(
+      await assertRpcError(
+        env.createSession({}),
+        Code.INVALID_ARGUMENT,
+        /task_id, task_json or task/,
+      );
+      await assertRpcError(
         env.listTasks({ category: "nonsense" }),
         Code.INVALID_ARGUMENT,
         /Unknown category "nonsense"/,
       );
-      await fails(
+      await assertRpcError(
         env.execute({ sessionId: s2, calls: { case: "source", value: "[cd(folder='a'" } }),
         Code.INVALID_ARGUMENT,
         /Cannot parse calls/,
       );
-      await fails(
+      await assertRpcError(
         env.execute({
           sessionId: s2,
           calls: { case: "source", value: `[cd(folder='${"a".repeat(6000)}')]` },
@@ -148,7 +141,7 @@ Deno.test({
         Code.RESOURCE_EXHAUSTED,
         /exceeds the limit of 5000/,
       );
-      await fails(
+      await assertRpcError(
         env.execute({
           sessionId: s2,
           calls: { case: "source", value: "x".repeat(2 * 1024 * 1024) },
@@ -156,7 +149,7 @@ Deno.test({
         Code.RESOURCE_EXHAUSTED,
         /larger than max/,
       );
-      await fails(
+      await assertRpcError(
         env.execute({
           sessionId: s2,
           calls: { case: "toolCalls", value: { calls: [{ name: "cd", argumentsJson: "[1]" }] } },
@@ -164,7 +157,7 @@ Deno.test({
         Code.INVALID_ARGUMENT,
         /must be a JSON object/,
       );
-      await fails(
+      await assertRpcError(
         env.getTools({ sessionId: s2, turnIndex: 99 }),
         Code.INVALID_ARGUMENT,
         /out of range/,
@@ -172,7 +165,11 @@ Deno.test({
       // The service still serves, and the first session is intact.
       assert.equal((await env.getState({ sessionId: s2 })).turnIndex, 0);
       await env.closeSession({ sessionId: s2 });
-      await fails(env.closeSession({ sessionId: s2 }), Code.NOT_FOUND, /unknown or expired/);
+      await assertRpcError(
+        env.closeSession({ sessionId: s2 }),
+        Code.NOT_FOUND,
+        /unknown or expired/,
+      );
     } finally {
       env.close();
     }
@@ -224,12 +221,12 @@ Deno.test({
         source: { case: "taskId", value: "taubench_airline_test_0" },
         user: { kind: { case: "scripted", value: {} } },
       });
-      await fails(
+      await assertRpcError(
         env.forkSession({ sessionId: s.sessionId }),
         Code.FAILED_PRECONDITION,
         /cannot be copied/,
       );
-      await fails(
+      await assertRpcError(
         env.execute({
           sessionId: s.sessionId,
           calls: { case: "source", value: "[get_user_details(user_id='x')]" },
@@ -245,17 +242,17 @@ Deno.test({
         },
       });
       assert.match(bad.results[0]!.output, /Unknown action no_such_tool/);
-      await fails(
+      await assertRpcError(
         env.advanceTurn({ sessionId: s.sessionId }),
         Code.FAILED_PRECONDITION,
         /for BFCL sessions/,
       );
-      await fails(
+      await assertRpcError(
         env.createSession({ source: { case: "taskId", value: "taubench_airline_test_0" } }),
         Code.FAILED_PRECONDITION,
         /No user simulator/,
       );
-      await fails(
+      await assertRpcError(
         env.createSession({
           source: { case: "taskId", value: "taubench_airline_test_999" },
           user: { kind: { case: "scripted", value: {} } },

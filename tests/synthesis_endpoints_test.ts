@@ -6,43 +6,27 @@
  * and counts; bad URLs and an unreachable endpoint get clear errors and the service keeps serving.
  */
 import assert from "node:assert/strict";
+import { assertRpcError } from "@parlmt/testing";
 import { Executor, getTask, parseCall } from "@parlmt/bfcl";
 import { SynthesisService } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
 import { Role } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { Code, codeName, createClient, RpcError } from "@parlmt/grpc";
+import { Code, createClient } from "@parlmt/grpc";
 import { spawnService } from "@parlmt/stack";
-import { testModel } from "../services/policy-inference/_test_model.ts";
-import { exportHfModel } from "../services/policy-inference/hf_export.ts";
+import { startOpenAiPolicy } from "./_openai_policy.ts";
 import { DEFAULT_GEN_OPTIONS } from "../services/synthesis/generate_tasks.ts";
 import { runSynth } from "../services/synthesis/synth.ts";
-
-async function fails(p: Promise<unknown>, code: Code, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof RpcError, String(err));
-    assert.equal(codeName(err.code), codeName(code), err.message);
-    assert.match(err.message, pattern);
-    return;
-  }
-  assert.fail(`expected ${codeName(code)}`);
-}
 
 Deno.test({
   name: "synthesis endpoints - model-aware check, LLM writer, trajectories, bad endpoints",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const m = testModel(3, { blockSize: 4608 });
     const dir = await Deno.makeTempDir({ prefix: "parlmt-synth-ep-" });
     try {
-      await exportHfModel(`${dir}/model`, m.config, m.weights, m.tokenizer);
-      await using policy = await spawnService("policy-inference", {
-        args: ["--nats-url", "", "--model-dir", `${dir}/model`, "--model-id", "tiny"],
-      });
+      await using policy = await startOpenAiPolicy({ blockSize: 4608 });
       await using svc = await spawnService("synthesis", {});
       const client = createClient(SynthesisService, svc.address, { maxMessageBytes: 8 << 20 });
-      const url = `http://127.0.0.1:${policy.adminPort}/v1`;
+      const url = policy.url;
       try {
         const [gen] = await Array.fromAsync(client.generateTasks({
           seed: 4n,
@@ -71,14 +55,22 @@ Deno.test({
         // Bad endpoints: clear errors naming the field or URL; the service keeps serving.
         const withUrl = (policyUrl: string, policyModel = "tiny") =>
           client.annotate({ source: { case: "task", value: task }, policyUrl, policyModel });
-        await fails(withUrl("not a url"), Code.INVALID_ARGUMENT, /policy_url.*not a URL/);
-        await fails(withUrl("ftp://x/v1"), Code.INVALID_ARGUMENT, /policy_url.*http or https/);
-        await fails(
+        await assertRpcError(withUrl("not a url"), Code.INVALID_ARGUMENT, /policy_url.*not a URL/);
+        await assertRpcError(
+          withUrl("ftp://x/v1"),
+          Code.INVALID_ARGUMENT,
+          /policy_url.*http or https/,
+        );
+        await assertRpcError(
           withUrl("http://127.0.0.1:1/v1"),
           Code.UNAVAILABLE,
           /Cannot reach policy_url http:\/\/127\.0\.0\.1:1\/v1\/chat\/completions/,
         );
-        await fails(withUrl(url, "nope"), Code.FAILED_PRECONDITION, /policy_url .* answered 404/);
+        await assertRpcError(
+          withUrl(url, "nope"),
+          Code.FAILED_PRECONDITION,
+          /policy_url .* answered 404/,
+        );
 
         // A replayed BFCL ground truth as a trajectory (the task found by its id): blocks verify.
         const bfcl = getTask("multi_turn_base_0")!;
@@ -116,7 +108,7 @@ Deno.test({
           "done: cd(folder='nowhere') -> failed",
         ]);
         assert.equal(wrong.steps[1]!.progress!.plan.length, bfcl.groundTruth[0]!.length);
-        await fails(
+        await assertRpcError(
           client.annotate({
             source: { case: "trajectory", value: { id: "r2", taskId: "nope", turns } as never },
           }),

@@ -4,22 +4,11 @@
  * the card; bad knobs get INVALID_ARGUMENT naming the field, oversized requests are refused.
  */
 import assert from "node:assert/strict";
+import { assertRpcError } from "@parlmt/testing";
 import { SynthesisService } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
 import { Benchmark, Role } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { Code, codeName, createClient, RpcError } from "@parlmt/grpc";
+import { Code, createClient, RpcError } from "@parlmt/grpc";
 import { spawnService } from "@parlmt/stack";
-
-async function fails(p: Promise<unknown>, code: Code, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof RpcError, String(err));
-    assert.equal(codeName(err.code), codeName(code), err.message);
-    assert.match(err.message, pattern);
-    return;
-  }
-  assert.fail(`expected ${codeName(code)}`);
-}
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -103,38 +92,38 @@ Deno.test({
       assert.ok(samples.length > 0);
 
       // Bad input.
-      await fails(
+      await assertRpcError(
         collect(client.generateTasks({ ...req, options: { minTurns: 2, maxTurns: 9 } })),
         Code.INVALID_ARGUMENT,
         /options\.max_turns/,
       );
-      await fails(
+      await assertRpcError(
         collect(client.generateTasks({ ...req, options: { missParamRate: 1.5 } })),
         Code.INVALID_ARGUMENT,
         /options\.miss_param_rate/,
       );
-      await fails(
+      await assertRpcError(
         collect(client.generateTasks({ ...req, options: { classes: ["NoSuchAPI"] } })),
         Code.INVALID_ARGUMENT,
         /options\.classes/,
       );
-      await fails(
+      await assertRpcError(
         collect(client.generateTasks({ ...req, split: "dev" })),
         Code.INVALID_ARGUMENT,
         /"split"/,
       );
-      await fails(
+      await assertRpcError(
         collect(client.generateTasks({ ...req, count: 51 })),
         Code.INVALID_ARGUMENT,
         /"count"/,
       );
-      await fails(
+      await assertRpcError(
         collect(client.buildDataset({ seed: 1n, taskCount: 1000 })),
         Code.INVALID_ARGUMENT,
         /"task_count"/,
       );
-      await fails(client.annotate({}), Code.INVALID_ARGUMENT, /"source"/);
-      await fails(
+      await assertRpcError(client.annotate({}), Code.INVALID_ARGUMENT, /"source"/);
+      await assertRpcError(
         client.annotate({
           source: { case: "task", value: { ...a[0]!.task!, initialConfigJson: "{nope" } },
         }),
@@ -142,7 +131,7 @@ Deno.test({
         /initial_config_json/,
       );
       const huge = { ...a[0]!.task!, id: "x".repeat(2 << 20) };
-      await fails(
+      await assertRpcError(
         client.annotate({ source: { case: "task", value: huge } }),
         Code.RESOURCE_EXHAUSTED,
         /./,

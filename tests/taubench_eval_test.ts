@@ -5,9 +5,7 @@
  * model solves nothing, so the check is that the whole loop runs and pass^1..pass^2 are printed.
  */
 import assert from "node:assert/strict";
-import { spawnService } from "@parlmt/stack";
-import { testModel } from "../services/policy-inference/_test_model.ts";
-import { exportHfModel } from "../services/policy-inference/hf_export.ts";
+import { startOpenAiPolicy } from "./_openai_policy.ts";
 
 Deno.test({
   name:
@@ -15,50 +13,41 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "parlmt-taueval-" });
-    try {
-      const m = testModel(3, { blockSize: 20480, nLayer: 1 });
-      await exportHfModel(`${dir}/model`, m.config, m.weights, m.tokenizer);
-      await using policy = await spawnService("policy-inference", {
-        args: ["--nats-url", "", "--model-dir", `${dir}/model`, "--model-id", "tiny"],
-      });
-      const url = `http://127.0.0.1:${policy.adminPort}/v1`;
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("../services/env-simulator/taubench/eval.ts", import.meta.url).pathname,
-          "--policy",
-          url,
-          "--policy-model",
-          "tiny",
-          "--user",
-          url,
-          "--user-model",
-          "tiny",
-          "--domain",
-          "airline",
-          "--trials",
-          "2",
-          "--tasks",
-          "0",
-          "--max-steps",
-          "3",
-          "--max-tokens",
-          "16",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stdout = new TextDecoder().decode(out.stdout);
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, stderr);
-      assert.match(stderr, /trial 0 task 0: reward 0/);
-      assert.match(stderr, /trial 1 task 0: reward 0/);
-      assert.match(stdout, /airline test: 2 episodes, average reward 0\.0000/);
-      assert.match(stdout, /pass\^1: 0\.00%\npass\^2: 0\.00%/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using policy = await startOpenAiPolicy({ blockSize: 20480, nLayer: 1 });
+    const url = policy.url;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../services/env-simulator/taubench/eval.ts", import.meta.url).pathname,
+        "--policy",
+        url,
+        "--policy-model",
+        "tiny",
+        "--user",
+        url,
+        "--user-model",
+        "tiny",
+        "--domain",
+        "airline",
+        "--trials",
+        "2",
+        "--tasks",
+        "0",
+        "--max-steps",
+        "3",
+        "--max-tokens",
+        "16",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(stderr, /trial 0 task 0: reward 0/);
+    assert.match(stderr, /trial 1 task 0: reward 0/);
+    assert.match(stdout, /airline test: 2 episodes, average reward 0\.0000/);
+    assert.match(stdout, /pass\^1: 0\.00%\npass\^2: 0\.00%/);
   },
 });

@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Logger, Metrics } from "@parlmt/log";
-import { echoImpl, EchoService } from "@parlmt/testing";
-import {
-  bearerAuth,
-  Code,
-  codeName,
-  createClient,
-  logging,
-  metrics,
-  RpcError,
-  RpcServer,
-} from "@parlmt/grpc";
+import { assertRpcError, echoImpl, EchoService } from "@parlmt/testing";
+import { bearerAuth, Code, createClient, logging, metrics, RpcServer } from "@parlmt/grpc";
 
 interface Harness {
   server: RpcServer;
@@ -45,18 +36,6 @@ async function startEcho(
       await server.shutdown(1000);
     },
   };
-}
-
-async function rejects(promise: Promise<unknown>, code: Code, pattern?: RegExp): Promise<RpcError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof RpcError, `expected RpcError, got ${err}`);
-    assert.equal(codeName(err.code), codeName(code), err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected the call to fail with ${codeName(code)}`);
 }
 
 Deno.test("rpc - unary round trip carries text, bytes and metadata", async () => {
@@ -102,13 +81,13 @@ Deno.test("rpc - every status code thrown by a handler reaches the client", asyn
   try {
     for (const code of Object.values(Code)) {
       if (code === Code.OK) continue;
-      await rejects(client.echo({ failCode: code }), code, new RegExp(`code ${code}$`));
+      await assertRpcError(client.echo({ failCode: code }), code, new RegExp(`code ${code}$`));
     }
     // A streaming call that fails after some messages ends with the status. (Deno's http2
     // client may drop messages still buffered when error trailers arrive, so only a prefix of
     // them is guaranteed; see docs/rpc.md.)
     const got: number[] = [];
-    const err = await rejects(
+    const err = await assertRpcError(
       (async () => {
         for await (const m of client.echoStream({ count: 2, failCode: Code.ABORTED })) {
           got.push(m.index);
@@ -137,7 +116,7 @@ Deno.test("rpc - an unexpected error becomes INTERNAL without leaking its messag
   const port = await server.listen();
   const client = createClient(EchoService, `127.0.0.1:${port}`);
   try {
-    const err = await rejects(client.echo({}), Code.INTERNAL);
+    const err = await assertRpcError(client.echo({}), Code.INTERNAL);
     assert.equal(err.message, "Internal error");
     assert.ok(logs.some((l) => l.includes("secret database password")), "cause is logged");
   } finally {
@@ -153,7 +132,7 @@ Deno.test("rpc - a method without a handler answers UNIMPLEMENTED", async () => 
   const port = await server.listen();
   const client = createClient(EchoService, `127.0.0.1:${port}`);
   try {
-    await rejects(
+    await assertRpcError(
       (async () => {
         for await (const _ of client.chat((async function* () {})())) { /* none */ }
       })(),
@@ -171,7 +150,10 @@ Deno.test("rpc - deadline exceeded ends the call and aborts the handler", async 
   const client = createClient(EchoService, h.address);
   try {
     const start = performance.now();
-    await rejects(client.echo({ delayMs: 5000 }, { timeoutMs: 100 }), Code.DEADLINE_EXCEEDED);
+    await assertRpcError(
+      client.echo({ delayMs: 5000 }, { timeoutMs: 100 }),
+      Code.DEADLINE_EXCEEDED,
+    );
     assert.ok(performance.now() - start < 3000, "the client did not wait for the handler");
   } finally {
     client.close();
@@ -185,7 +167,7 @@ Deno.test("rpc - caller cancellation with an AbortSignal", async () => {
     const controller = new AbortController();
     const call = client.echo({ delayMs: 5000 }, { signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
-    await rejects(call, Code.CANCELLED);
+    await assertRpcError(call, Code.CANCELLED);
   } finally {
     client.close();
   }
@@ -195,7 +177,7 @@ Deno.test("rpc - an oversized message is rejected with RESOURCE_EXHAUSTED", asyn
   await using h = await startEcho({ maxMessageBytes: 64 * 1024 });
   const client = createClient(EchoService, h.address, { maxMessageBytes: 4 * 1024 * 1024 });
   try {
-    await rejects(
+    await assertRpcError(
       client.echo({ payload: new Uint8Array(100 * 1024) }),
       Code.RESOURCE_EXHAUSTED,
       /larger than max/,
@@ -237,8 +219,8 @@ Deno.test("rpc - bearer auth rejects missing and wrong tokens, accepts the right
   const wrong = createClient(EchoService, h.address, { authToken: "nope" });
   const right = createClient(EchoService, h.address, { authToken: "s3cret" });
   try {
-    await rejects(anonymous.echo({}), Code.UNAUTHENTICATED, /Missing bearer token/);
-    await rejects(wrong.echo({}), Code.UNAUTHENTICATED, /Invalid bearer token/);
+    await assertRpcError(anonymous.echo({}), Code.UNAUTHENTICATED, /Missing bearer token/);
+    await assertRpcError(wrong.echo({}), Code.UNAUTHENTICATED, /Invalid bearer token/);
     assert.equal((await right.echo({ text: "ok" })).text, "ok");
   } finally {
     anonymous.close();
@@ -252,7 +234,7 @@ Deno.test("rpc - logging and metrics interceptors record each call once", async 
   const client = createClient(EchoService, h.address);
   try {
     await client.echo({ text: "a" });
-    await rejects(client.echo({ failCode: Code.NOT_FOUND }), Code.NOT_FOUND);
+    await assertRpcError(client.echo({ failCode: Code.NOT_FOUND }), Code.NOT_FOUND);
     const text = await h.metrics.text();
     assert.match(
       text,

@@ -9,6 +9,8 @@ export interface SpawnedService {
   /** `127.0.0.1:PORT`. */
   address: string;
   child: Deno.ChildProcess;
+  /** Resolves with the exit code once the process ended and its output is flushed. */
+  exited: Promise<number>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -56,9 +58,10 @@ export async function spawnService(
     stdout: "piped",
     stderr: typeof stderr === "string" ? stderr : "piped",
   }).spawn();
+  let logged: Promise<void> = Promise.resolve();
   if (typeof stderr === "object") {
     const file = await Deno.open(stderr.file, { write: true, create: true, append: true });
-    child.stderr.pipeTo(file.writable).catch(() => {});
+    logged = child.stderr.pipeTo(file.writable).catch(() => {});
   }
   const status = child.status;
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -91,15 +94,15 @@ export async function spawnService(
       while (!(await reader.read()).done) { /* discard */ }
     } catch { /* the pipe closed */ }
   })();
+  // The exit code, once the process ended and its log file holds everything it wrote.
+  const exited = Promise.all([status, drained, logged]).then(([s]) => s.code);
   let stopped: Promise<number> | undefined;
   const stop = (signal: Deno.Signal = "SIGTERM") => {
     stopped ??= (async () => {
       try {
         child.kill(signal);
       } catch { /* already exited */ }
-      const { code } = await status;
-      await drained;
-      return code;
+      return await exited;
     })();
     return stopped;
   };
@@ -109,6 +112,7 @@ export async function spawnService(
     adminPort: ready.adminPort,
     address: `127.0.0.1:${ready.port}`,
     child,
+    exited,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();

@@ -1,0 +1,91 @@
+/**
+ * The processes a rollout needs, for integration tests: a curriculum task file, a tiny model and
+ * its tokenizer, nats-server, the env-simulator and policy-inference. The learner and actors are
+ * started by each test, since that is what the tests vary.
+ */
+import { toJsonString } from "@bufbuild/protobuf";
+import { type Task, TaskSchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import { connectNats, WeightsPublisher } from "@parlmt/nats";
+import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
+import { canaryMeta } from "@parlmt/model";
+import { type TestModel, testModel } from "../services/policy-inference/_test_model.ts";
+import { DEFAULT_GEN_OPTIONS, generateTask } from "../services/synthesis/generate_tasks.ts";
+import { taskToProto } from "../services/synthesis/to_proto.ts";
+
+/** A running rig; disposing it stops every process and removes its folder. */
+export interface RolloutRig {
+  dir: string;
+  tasks: Task[];
+  tasksFile: string;
+  model: TestModel;
+  nats: NatsServer;
+  env: SpawnedService;
+  policy: SpawnedService;
+  /** Publishes the rig model's weights as `version` (with its canary) on the bus. */
+  publish(version: number): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts a rig over `count` MessageAPI curriculum tasks of `minTurns..maxTurns` turns. */
+export async function startRolloutRig(
+  seed: number,
+  count: number,
+  turns: { minTurns: number; maxTurns: number },
+): Promise<RolloutRig> {
+  const dir = await Deno.makeTempDir({ prefix: "parlmt-rig-" });
+  const tasks = Array.from(
+    { length: count },
+    (_, i) =>
+      taskToProto(
+        generateTask(seed, i, "train", {
+          ...DEFAULT_GEN_OPTIONS,
+          classes: ["MessageAPI"],
+          ...turns,
+        }),
+      ),
+  );
+  const tasksFile = `${dir}/tasks.jsonl`;
+  await Deno.writeTextFile(tasksFile, tasks.map((t) => toJsonString(TaskSchema, t)).join("\n"));
+  // A 2k context: MessageAPI's compact tool list and a turn fit.
+  const model = testModel(5, { blockSize: 2048, nLayer: 1 });
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(model.tokenizer.toJSON()));
+  const started: { [Symbol.asyncDispose](): Promise<void> }[] = [];
+  try {
+    const nats = await startNatsServer();
+    started.push(nats);
+    const env = await spawnService("env-simulator");
+    started.push(env);
+    const policy = await spawnService("policy-inference", {
+      args: ["--nats-url", nats.url, "--tokenizer", `${dir}/tokenizer.json`],
+      stderr: { file: `${dir}/policy.log` },
+    });
+    started.push(policy);
+    return {
+      dir,
+      tasks,
+      tasksFile,
+      model,
+      nats,
+      env,
+      policy,
+      async publish(version) {
+        const nc = await connectNats(nats.url);
+        try {
+          const publisher = await WeightsPublisher.open(nc);
+          const meta = await canaryMeta(model.config, model.weights, [1, 2, 3, 4]);
+          await publisher.publish(BigInt(version), model.blob(version), meta);
+        } finally {
+          await nc.close();
+        }
+      },
+      async [Symbol.asyncDispose]() {
+        for (const p of started.reverse()) await p[Symbol.asyncDispose]();
+        await Deno.remove(dir, { recursive: true });
+      },
+    };
+  } catch (err) {
+    for (const p of started.reverse()) await p[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
+    throw err;
+  }
+}
