@@ -1,21 +1,15 @@
 /** The SynthesisService handlers: a thin proto <-> domain adapter. */
-import { create } from "@bufbuild/protobuf";
 import {
   Benchmark,
   ContextMode,
   type Task,
   type Trajectory,
 } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import {
-  AnnotatedStepSchema,
-  AnnotateResponseSchema,
-  type SynthesisService,
-  type TaskGenOptions,
-} from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
+import { type SynthesisService, type TaskGenOptions } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
 import { Code, RpcError, type ServiceImpl } from "@parlmt/grpc";
 import { parsePyJson, PyDict } from "@parlmt/pycompat";
 import { getTask, parseCall, renderCall } from "@parlmt/bfcl";
-import { annotate, type AnnotatedStep } from "./annotate.ts";
+import { annotate } from "./annotate.ts";
 import {
   annotateTrajectory,
   type TrajectoryInput,
@@ -30,6 +24,7 @@ import {
   plan,
 } from "./dataset.ts";
 import { LlmWriter } from "./llm_writer.ts";
+import { annotateResponse } from "./to_proto.ts";
 import { tauAnnotateResponse } from "./taubench_samples.ts";
 import {
   annotationCheckSteps,
@@ -192,38 +187,6 @@ function taskTools(task: Task): (turn: number) => ChatTool[] {
       throw invalid(`Invalid field "task.involved_classes": ${(err as Error).message}`);
     }
   };
-}
-
-function annotateResponse(
-  steps: readonly AnnotatedStep[],
-  verdicts: readonly BlockVerdict[],
-  checks:
-    | { verdicts: readonly (BlockVerdict | undefined)[]; failed: number; dropRate: number }
-    | null,
-) {
-  return create(AnnotateResponseSchema, {
-    steps: steps.map((s, i) =>
-      create(AnnotatedStepSchema, {
-        turnIndex: s.turn,
-        stepIndex: s.step,
-        progress: {
-          summary: [...s.progress.summary],
-          plan: [...s.progress.plan],
-          text: s.progress.text,
-        },
-        calls: [...s.calls],
-        verification: { ok: verdicts[i]!.ok, reasons: [...verdicts[i]!.reasons] },
-        ...(checks?.verdicts[i]
-          ? {
-            modelCheck: { ok: checks.verdicts[i]!.ok, reasons: [...checks.verdicts[i]!.reasons] },
-          }
-          : {}),
-      })
-    ),
-    ok: verdicts.every((v) => v.ok) && (checks?.failed ?? 0) === 0,
-    modelCheckFailed: checks?.failed ?? 0,
-    modelCheckDropRate: checks?.dropRate ?? 0,
-  });
 }
 
 /** A Trajectory message (plus its task, or a BFCL task id) as a trajectory input. */

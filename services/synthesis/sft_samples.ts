@@ -13,7 +13,7 @@ export type ContextModeName = "full" | "progress";
 
 /** One chat message (plain). */
 export interface PlainMessage {
-  readonly role: "user" | "assistant" | "tool";
+  readonly role: "system" | "user" | "assistant" | "tool";
   readonly content: string;
   /** The function name (tool messages). */
   readonly name?: string;
@@ -61,39 +61,55 @@ export function visibleTools(
   return out;
 }
 
-/** The samples of one annotated task (both modes unless `modes` says otherwise). */
-export function taskSamples(
-  task: SynthTask,
-  annotation: Annotation,
-  modes: readonly ContextModeName[] = ["full", "progress"],
-): PlainSample[] {
+/** One annotated step, as the sample builder reads it. */
+export interface SampleStep {
+  readonly turn: number;
+  readonly step: number;
+  readonly target: string;
+  readonly calls: readonly string[];
+  readonly results: readonly string[];
+}
+
+/** What {@linkcode buildSamples} needs to know of a task. */
+export interface SampleSource {
+  readonly id: string;
+  readonly split: string;
+  readonly steps: readonly SampleStep[];
+  /** Messages that open the context in both modes (e.g. a domain policy). */
+  readonly system?: readonly PlainMessage[];
+  /** The user messages that open `turn`. */
+  userMessages(turn: number): readonly string[];
+  /** The tools visible at `turn`. */
+  tools(turn: number): readonly PlainTool[];
+}
+
+/**
+ * Samples of annotated steps in the given modes. `full`: the whole transcript before the step;
+ * `progress`: from the latest assistant message (its block) on; before any, the whole transcript.
+ */
+export function buildSamples(src: SampleSource, modes: readonly ContextModeName[]): PlainSample[] {
+  const system = src.system ?? [];
   const out: PlainSample[] = [];
   const transcript: PlainMessage[] = [];
   let lastAssistant = -1;
   let turn = -1;
-  for (const step of annotation.steps) {
+  for (const step of src.steps) {
     if (step.turn !== turn) {
       turn = step.turn;
-      const user = task.turns[turn]!.user;
-      for (const content of user.length > 0 ? user : [HOLDOUT_MESSAGE]) {
-        transcript.push({ role: "user", content });
-      }
+      for (const content of src.userMessages(turn)) transcript.push({ role: "user", content });
     }
-    const tools = visibleTools(task.classes, task.missedFunction, turn);
+    const tools = src.tools(turn);
     for (const mode of modes) {
-      // progress: from the latest assistant message (its block) on; before any, the whole turn.
-      const context = mode === "full"
-        ? transcript.slice()
-        : transcript.slice(Math.max(lastAssistant, 0));
+      const context = mode === "full" ? transcript : transcript.slice(Math.max(lastAssistant, 0));
       out.push({
-        id: `${task.id}:t${turn}:s${step.step}:${mode}`,
-        taskId: task.id,
+        id: `${src.id}:t${turn}:s${step.step}:${mode}`,
+        taskId: src.id,
         turnIndex: turn,
         stepIndex: step.step,
         mode,
-        split: task.split,
+        split: src.split,
         tools,
-        context,
+        context: [...system, ...context],
         target: step.target,
       });
     }
@@ -108,6 +124,24 @@ export function taskSamples(
     });
   }
   return out;
+}
+
+/** The samples of one annotated task (both modes unless `modes` says otherwise). */
+export function taskSamples(
+  task: SynthTask,
+  annotation: Annotation,
+  modes: readonly ContextModeName[] = ["full", "progress"],
+): PlainSample[] {
+  return buildSamples({
+    id: task.id,
+    split: task.split,
+    steps: annotation.steps,
+    userMessages: (turn) => {
+      const user = task.turns[turn]!.user;
+      return user.length > 0 ? user : [HOLDOUT_MESSAGE];
+    },
+    tools: (turn) => visibleTools(task.classes, task.missedFunction, turn),
+  }, modes);
 }
 
 /** Bytes of the prompt as the turn template renders it (a fixed byte-level length measure). */

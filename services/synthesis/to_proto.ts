@@ -7,9 +7,16 @@ import {
   type Task,
   TaskSchema,
 } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { type SftSample, SftSampleSchema } from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
+import {
+  AnnotatedStepSchema,
+  AnnotateResponseSchema,
+  type SftSample,
+  SftSampleSchema,
+} from "@parlmt/gen/parlmt/v1/synthesis_pb.ts";
 import { pyJsonDumps } from "@parlmt/pycompat";
+import type { AnnotatedStep } from "./annotate.ts";
 import type { SynthTask } from "./generate_tasks.ts";
+import type { BlockVerdict } from "./verify.ts";
 import type { PlainSample } from "./sft_samples.ts";
 
 /** A synthetic task as a Task message (source_json keeps split, family, entities, intents). */
@@ -45,7 +52,12 @@ export function taskToProto(t: SynthTask): Task {
   });
 }
 
-const ROLE = { user: Role.USER, assistant: Role.ASSISTANT, tool: Role.TOOL } as const;
+const ROLE = {
+  system: Role.SYSTEM,
+  user: Role.USER,
+  assistant: Role.ASSISTANT,
+  tool: Role.TOOL,
+} as const;
 
 /** A plain sample as an SftSample message. */
 export function sampleToProto(s: PlainSample): SftSample {
@@ -64,5 +76,38 @@ export function sampleToProto(s: PlainSample): SftSample {
     })),
     context: s.context.map((m) => ({ role: ROLE[m.role], content: m.content, name: m.name ?? "" })),
     target: s.target,
+  });
+}
+
+/** The Annotate RPC's answer: every block with its verdict (and model check, when run). */
+export function annotateResponse(
+  steps: readonly AnnotatedStep[],
+  verdicts: readonly BlockVerdict[],
+  checks:
+    | { verdicts: readonly (BlockVerdict | undefined)[]; failed: number; dropRate: number }
+    | null,
+) {
+  return create(AnnotateResponseSchema, {
+    steps: steps.map((s, i) =>
+      create(AnnotatedStepSchema, {
+        turnIndex: s.turn,
+        stepIndex: s.step,
+        progress: {
+          summary: [...s.progress.summary],
+          plan: [...s.progress.plan],
+          text: s.progress.text,
+        },
+        calls: [...s.calls],
+        verification: { ok: verdicts[i]!.ok, reasons: [...verdicts[i]!.reasons] },
+        ...(checks?.verdicts[i]
+          ? {
+            modelCheck: { ok: checks.verdicts[i]!.ok, reasons: [...checks.verdicts[i]!.reasons] },
+          }
+          : {}),
+      })
+    ),
+    ok: verdicts.every((v) => v.ok) && (checks?.failed ?? 0) === 0,
+    modelCheckFailed: checks?.failed ?? 0,
+    modelCheckDropRate: checks?.dropRate ?? 0,
   });
 }
