@@ -21,7 +21,7 @@ export {
   type StepRecord,
 } from "./episode.ts";
 export { type CallExpr, parseCall, parseCalls, type ParsedCallExpr } from "./call_parser.ts";
-export { renderCall } from "./render_call.ts";
+export { callSourceFromJson, renderCall } from "./render_call.ts";
 export { EXECUTION_ERROR_PREFIX, Executor } from "./executor.ts";
 export {
   type BfclScore,

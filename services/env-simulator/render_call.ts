@@ -2,7 +2,7 @@
  * Render a parsed call back to BFCL syntax (`name(k=repr(v), ...)`).
  * @module
  */
-import { pyRepr } from "@parlmt/pycompat";
+import { parsePyJson, PyDict, pyRepr } from "@parlmt/pycompat";
 import type { CallExpr, ParsedCallExpr } from "./call_parser.ts";
 
 function renderExpr(e: CallExpr): string {
@@ -37,4 +37,17 @@ export function renderCall(call: ParsedCallExpr): string {
     ...call.kwargs.map(([k, v]) => `${k}=${renderExpr(v)}`),
   ];
   return `${call.name}(${parts.join(", ")})`;
+}
+
+/**
+ * The BFCL source of a call whose arguments are a JSON object (an OpenAI `tool_calls` entry):
+ * `name(key='v', n=1, x=1.0)`, values as Python literals with int vs float kept. Throws
+ * SyntaxError for arguments that are not JSON and TypeError for ones that are not an object.
+ */
+export function callSourceFromJson(name: string, argumentsJson: string): string {
+  const args = argumentsJson.trim() ? parsePyJson(argumentsJson) : new PyDict();
+  if (!(args instanceof PyDict)) {
+    throw new TypeError(`The arguments of "${name}" are not a JSON object`);
+  }
+  return `${name}(${[...args].map(([k, v]) => `${String(k)}=${pyRepr(v)}`).join(", ")})`;
 }

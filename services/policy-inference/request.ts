@@ -2,6 +2,7 @@
  * The domain form of a generation request (no wire types), its validation with errors that
  * name the field, and the rendering of chat messages to the turn format.
  */
+import { callSourceFromJson } from "@parlmt/bfcl";
 import type { TurnMessage, TurnTool } from "@parlmt/tokenizer";
 import { InvalidRequestError } from "./errors.ts";
 
@@ -105,36 +106,15 @@ export function validateSampling(s: SamplingRequest, limits: RequestLimits): voi
   }
 }
 
-/** Python literal text of a JSON value (`'a'`, `True`, `None`, `[1, 2]`, `{'k': 1}`). */
-export function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return "None";
-  if (v === true) return "True";
-  if (v === false) return "False";
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(v);
-  if (typeof v === "string") {
-    return "'" + v.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n") + "'";
-  }
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
-  return `{${
-    Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
-      .join(", ")
-  }}`;
-}
-
 /** The BFCL source of a call from its JSON arguments: `name(key='v', n=1)`. */
 export function callSource(name: string, argumentsJson: string): string {
-  let args: Record<string, unknown>;
   try {
-    args = argumentsJson ? JSON.parse(argumentsJson) : {};
+    return callSourceFromJson(name, argumentsJson);
   } catch (err) {
     throw new InvalidRequestError(
-      `Invalid tool_calls arguments of "${name}": not JSON (${(err as Error).message})`,
+      `Invalid tool_calls arguments of "${name}": ${(err as Error).message}`,
     );
   }
-  if (typeof args !== "object" || args === null || Array.isArray(args)) {
-    throw new InvalidRequestError(`Invalid tool_calls arguments of "${name}": not a JSON object`);
-  }
-  return `${name}(${Object.entries(args).map(([k, v]) => `${k}=${pyRepr(v)}`).join(", ")})`;
 }
 
 /** Chat messages as turn messages: an assistant's calls become its `[...]` call list. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { ChatEndpointError, postChatCompletion } from "@parlmt/openai";
-import { parsePyJson, PyDict, pyRepr } from "@parlmt/pycompat";
+import { callSourceFromJson } from "@parlmt/bfcl";
 
 /** Where to send requests. */
 export interface Endpoint {
@@ -49,11 +49,7 @@ export interface ChatTool {
 }
 
 /** The BFCL source of a call from its JSON arguments: `name(key='v', n=1)`. */
-export function callFromJson(name: string, argumentsJson: string): string {
-  const args = argumentsJson ? parsePyJson(argumentsJson) : new PyDict();
-  if (!(args instanceof PyDict)) throw new TypeError(`arguments of "${name}" are not an object`);
-  return `${name}(${[...args].map(([k, v]) => `${String(k)}=${pyRepr(v)}`).join(", ")})`;
-}
+export { callSourceFromJson as callFromJson } from "@parlmt/bfcl";
 
 /** Sends one chat request; returns the assistant text (content, then `[calls]` if any). */
 export async function chatText(
@@ -81,7 +77,7 @@ export async function chatText(
   if (calls.length > 0) {
     try {
       out += `[${
-        calls.map((c) => callFromJson(String(c.function?.name), c.function?.arguments ?? ""))
+        calls.map((c) => callSourceFromJson(String(c.function?.name), c.function?.arguments ?? ""))
           .join(", ")
       }]`;
     } catch (err) {
