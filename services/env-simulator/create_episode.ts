@@ -5,7 +5,13 @@
 import { PyDict } from "@parlmt/pycompat";
 import { Episode } from "./episode.ts";
 import { BFCL_CLASS_NAMES } from "./envs/registry.ts";
-import { type BfclTask, categoryOf, getTask, isLongContextCategory } from "./tasks.ts";
+import {
+  type BfclTask,
+  categoryOf,
+  functionDocs,
+  getTask,
+  isLongContextCategory,
+} from "./tasks.ts";
 
 /** An inline task (the shape of a BFCL question entry, plus optional ground truth). */
 export interface InlineTask {
@@ -23,6 +29,8 @@ export interface InlineTask {
   ground_truth?: string[][];
   /** Force the long_context augmentation on or off (default: derived from the id). */
   long_context?: boolean;
+  /** List only these functions to the model (all of the classes' functions still execute). */
+  offered_functions?: string[];
 }
 
 function validate(t: InlineTask): BfclTask {
@@ -82,6 +90,23 @@ function validate(t: InlineTask): BfclTask {
       'Cannot create episode: field "ground_truth" must be a list of lists of call strings',
     );
   }
+  const offered = t.offered_functions;
+  if (offered !== undefined) {
+    if (!Array.isArray(offered) || !offered.every((n) => typeof n === "string")) {
+      throw new TypeError(
+        'Cannot create episode: field "offered_functions" must be a list of function names',
+      );
+    }
+    const known = new Set(t.involved_classes.flatMap((c) => functionDocs(c).map((d) => d.name)));
+    const unknown = offered.find((n) => !known.has(n));
+    if (unknown !== undefined) {
+      throw new RangeError(
+        `Cannot create episode: field "offered_functions" names "${
+          unknown.slice(0, 100)
+        }", which no involved class has`,
+      );
+    }
+  }
   const category = categoryOf(t.id);
   return {
     id: t.id,
@@ -92,6 +117,7 @@ function validate(t: InlineTask): BfclTask {
     missedFunction: missed,
     groundTruth: gt,
     longContext: t.long_context ?? isLongContextCategory(category),
+    offeredFunctions: offered && offered.length > 0 ? new Set(offered) : undefined,
   };
 }
 

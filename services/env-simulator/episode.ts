@@ -7,7 +7,7 @@ import type { PyDict } from "@parlmt/pycompat";
 import { checkMultiTurn, type CheckResult } from "./checker.ts";
 import { parseCalls, type ParsedCallExpr } from "./call_parser.ts";
 import { Executor } from "./executor.ts";
-import { type BfclTask, type FunctionDoc, functionDocs } from "./tasks.ts";
+import { type BfclTask, type FunctionDoc, listedFunctionDocs } from "./tasks.ts";
 import { renderCall } from "./render_call.ts";
 
 /** BFCL's `MAXIMUM_STEP_LIMIT`: a turn force-quits once more steps than this were executed. */
@@ -72,18 +72,8 @@ export class Episode {
 
   /** Function docs visible at `turn` (miss_func holds functions back until their turn). */
   tools(turn = this.#turn): FunctionDoc[] {
-    const held = new Map<string, number>();
-    for (const [t, names] of this.#task.missedFunction) for (const n of names) held.set(n, t);
-    const docs: FunctionDoc[] = [];
-    const later: FunctionDoc[] = [];
-    for (const cls of this.#task.involvedClasses) {
-      for (const doc of functionDocs(cls)) {
-        const t = held.get(doc.name);
-        if (t === undefined) docs.push(doc);
-        else if (t <= turn) later.push(doc);
-      }
-    }
-    return [...docs, ...later];
+    const t = this.#task;
+    return listedFunctionDocs(t.involvedClasses, t.missedFunction, turn, t.offeredFunctions);
   }
 
   /** The user messages of the current turn (the holdout message at a miss_func turn). */

@@ -10,6 +10,7 @@ export {
   type FunctionDoc,
   functionDocs,
   getTask,
+  listedFunctionDocs,
   listTasks,
 } from "./tasks.ts";
 export { createEpisode, type InlineTask } from "./create_episode.ts";

@@ -183,6 +183,7 @@ export function inlineTaskFromProto(task: Task): InlineTask {
     missed_function: missed,
     ground_truth: task.turns.map((turn) => [...turn.groundTruthCalls]),
     long_context: task.category.includes("long_context"),
+    offered_functions: [...task.offeredFunctions],
   };
 }
 

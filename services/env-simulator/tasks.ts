@@ -43,6 +43,8 @@ export interface BfclTask {
   readonly groundTruth: readonly (readonly string[])[];
   /** Whether the long_context augmentation applies (derived from the category name). */
   readonly longContext: boolean;
+  /** The functions listed to the model (a subset of the classes' functions); absent: all. */
+  readonly offeredFunctions?: ReadonlySet<string>;
 }
 
 /** One function doc as in `multi_turn_func_doc/*.json`. */
@@ -168,6 +170,32 @@ export function functionDocs(className: string): FunctionDoc[] {
   );
   docCache.set(className, docs);
   return docs;
+}
+
+/**
+ * The function docs listed to the model at `turn`: the involved classes' functions in file
+ * order, restricted to `offered` when given, with miss_func's withheld functions left out until
+ * their turn and then appended after the others (the reference's order).
+ */
+export function listedFunctionDocs(
+  classes: readonly string[],
+  missed: ReadonlyMap<number, readonly string[]>,
+  turn: number,
+  offered?: ReadonlySet<string>,
+): FunctionDoc[] {
+  const held = new Map<string, number>();
+  for (const [t, names] of missed) for (const n of names) held.set(n, t);
+  const docs: FunctionDoc[] = [];
+  const later: FunctionDoc[] = [];
+  for (const cls of classes) {
+    for (const doc of functionDocs(cls)) {
+      if (offered && !offered.has(doc.name)) continue;
+      const t = held.get(doc.name);
+      if (t === undefined) docs.push(doc);
+      else if (t <= turn) later.push(doc);
+    }
+  }
+  return [...docs, ...later];
 }
 
 /** Build a task from an inline ground-truth-free description (used by `createEpisode`). */

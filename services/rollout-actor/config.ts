@@ -33,6 +33,12 @@ export const ACTOR_CONFIG_SPEC = {
   },
   topP: { type: "number", default: 1, doc: "Nucleus sampling mass", min: 0, max: 1 },
   maxTokens: { type: "integer", default: 256, doc: "Tokens per generation", min: 1, max: 32768 },
+  toolDocs: {
+    type: "string",
+    default: "brief",
+    doc: "Tool docs sent to the policy, as its SFT data listed them",
+    choices: ["full", "brief", "signature"],
+  },
   constrained: {
     type: "boolean",
     default: false,

@@ -34,12 +34,8 @@ export function buildContext(
     });
     if (last >= 0) {
       const system = transcript.filter((m, i) => m.role === "system" && i < last);
-      // The latest block stands for everything before it; its calls follow as they were.
-      window = [
-        ...system,
-        { role: "assistant", content: `<progress>${transcript[last]!.progress}</progress>` },
-        ...transcript.slice(last + 1),
-      ];
+      // The message with the latest block stands for everything before it (as in the SFT data).
+      window = [...system, ...transcript.slice(last)];
     }
   }
   return window.map((m) => ({ role: ROLES[m.role], content: m.content }));

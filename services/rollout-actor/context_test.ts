@@ -19,7 +19,7 @@ Deno.test("buildContext() in full mode is the transcript", () => {
 Deno.test("buildContext() in progress mode keeps the latest block and what follows", () => {
   const ctx = buildContext(T, ContextMode.PROGRESS);
   assert.deepEqual(ctx.map((m) => m.content), [
-    "<progress>p2</progress>",
+    "<progress>p2</progress>[ls()]",
     '{"current_directory_content": []}',
   ]);
   assert.equal(ctx[0]!.role, Role.ASSISTANT);

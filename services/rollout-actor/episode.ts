@@ -18,7 +18,7 @@ import {
 import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import type { PolicyService, SamplingParamsSchema } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { type Client, Code, RpcError } from "@parlmt/grpc";
-import { compactToolDoc, parseAssistantText } from "@parlmt/tokenizer";
+import { compactToolDoc, parseAssistantText, type ToolDocStyle } from "@parlmt/tokenizer";
 import { buildContext, type TranscriptMessage } from "./context.ts";
 
 /** What an episode needs. */
@@ -35,22 +35,28 @@ export interface EpisodeOptions {
   maxStepsPerTurn?: number;
   /** Restrict output to the turn format and the offered tools. @default {false} */
   constrained?: boolean;
-  /** Send compact tool docs (first sentence, argument types), as the SFT data has them. @default {true} */
-  compactTools?: boolean;
+  /** How tool docs are sent: as the SFT data lists them (`brief` or `signature`) or `full`. @default {"brief"} */
+  toolDocs?: ToolDocStyle;
   signal?: AbortSignal;
 }
 
 /** The tool list as the policy sees it. */
-export function toolsForPolicy(tools: readonly FunctionDoc[], compact: boolean): FunctionDoc[] {
-  if (!compact) return [...tools];
+export function toolsForPolicy(tools: readonly FunctionDoc[], style: ToolDocStyle): FunctionDoc[] {
+  if (style === "full") return [...tools];
   return tools.map((t) => {
     const c = compactToolDoc({
       name: t.name,
       description: t.description,
       parameters: t.parametersJson ? JSON.parse(t.parametersJson) : {},
-    });
+    }, style);
     return { ...t, description: c.description, parametersJson: JSON.stringify(c.parameters) };
   });
+}
+
+/** The policy refused the prompt because it outgrew the model's context. */
+function isContextOverflow(err: unknown): boolean {
+  return err instanceof RpcError && err.code === Code.INVALID_ARGUMENT &&
+    /Invalid prompt: \d+ tokens exceed/.test(err.message);
 }
 
 /** Runs `task` to the end and returns its trajectory (not yet submitted). */
@@ -68,26 +74,33 @@ export async function runEpisode(
   const turns: MessageInitShape<typeof TrajectoryTurnSchema>[] = [];
   let tools: FunctionDoc[] = opened.tools;
   let userMessages = opened.userMessages;
+  let contextOverflow = false;
   try {
-    for (let turnIndex = 0;; turnIndex++) {
+    for (let turnIndex = 0; !contextOverflow; turnIndex++) {
       for (const m of userMessages) transcript.push({ role: "user", content: m.content });
       const steps: MessageInitShape<typeof TrajectoryStepSchema>[] = [];
       let finalText = "";
       for (let step = 0; step < maxStepsPerTurn; step++) {
         signal?.throwIfAborted();
-        const { generation } = await policy.generate({
+        const generated = await policy.generate({
           params: {
             prompt: {
               case: "chat",
               value: {
                 messages: buildContext(transcript, options.contextMode),
-                tools: toolsForPolicy(tools, options.compactTools ?? true),
+                tools: toolsForPolicy(tools, options.toolDocs ?? "brief"),
               },
             },
             sampling: options.sampling,
             constrained: options.constrained ?? false,
           },
-        }, { signal });
+        }, { signal }).catch((err) => {
+          if (!isContextOverflow(err)) throw err;
+          contextOverflow = true;
+          return undefined;
+        });
+        if (!generated) break;
+        const { generation } = generated;
         const text = generation?.text ?? "";
         const parts = parseAssistantText(text);
         transcript.push({
@@ -125,6 +138,10 @@ export async function runEpisode(
         for (const r of executed.results) transcript.push({ role: "tool", content: r.output });
         if (executed.forceTerminated) break;
       }
+      if (contextOverflow) {
+        if (steps.length > 0) turns.push({ turnIndex, userMessages, steps });
+        break;
+      }
       const next = await env.advanceTurn({ sessionId, assistantText: finalText }, { signal })
         .catch((err) => {
           // A force-terminated episode cannot advance: it is over.
@@ -146,6 +163,7 @@ export async function runEpisode(
       startedAtMs,
       finishedAtMs: BigInt(Date.now()),
       taskTurns: task.turns,
+      contextOverflow,
     });
   } finally {
     await env.closeSession({ sessionId }).catch(() => {

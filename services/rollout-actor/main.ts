@@ -4,6 +4,7 @@ import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { runService } from "@parlmt/service";
+import type { ToolDocStyle } from "@parlmt/tokenizer";
 import { hostname } from "node:os";
 import { runActor } from "./actor_loop.ts";
 import { ACTOR_CONFIG_SPEC } from "./config.ts";
@@ -36,6 +37,7 @@ if (import.meta.main) {
               maxTokens: config.maxTokens,
             },
             constrained: config.constrained,
+            toolDocs: config.toolDocs as ToolDocStyle,
           },
         },
         logger.child({ actorId }),

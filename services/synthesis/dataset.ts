@@ -20,6 +20,7 @@ import type { TraceInput } from "./trace.ts";
 import { verifyAnnotation } from "./verify.ts";
 import { REPLY_ASK, REPLY_NO_FUNCTION } from "./templates.ts";
 import { DatasetCardBuilder } from "./dataset_card.ts";
+import type { ToolDocStyle } from "@parlmt/tokenizer";
 
 /** What to build. */
 export interface DatasetRequest {
@@ -30,6 +31,8 @@ export interface DatasetRequest {
   readonly testFraction?: number;
   readonly options: GenOptions;
   readonly modes: readonly ContextModeName[];
+  /** How samples list tools. @default "brief" */
+  readonly toolDocs?: ToolDocStyle;
 }
 
 /** One event of a build. */
@@ -91,7 +94,7 @@ export function buildTask(req: DatasetRequest, split: Split, index: number): Dat
   const annotation = annotate(input, { noCallReply: synthReply(task) });
   const reasons = verifyAnnotation(annotation, input.user).flatMap((v) => v.reasons);
   if (reasons.length > 0) return { kind: "dropped", id: task.id, reasons };
-  return { kind: "task", task, samples: taskSamples(task, annotation, req.modes) };
+  return { kind: "task", task, samples: taskSamples(task, annotation, req.modes, req.toolDocs) };
 }
 
 /** The optional endpoints of a build (both off by default). */
@@ -142,7 +145,13 @@ export async function buildTaskWith(
     const steps = annotationCheckSteps(
       annotation,
       input.user,
-      (turn) => chatTools(visibleTools(task.classes, task.missedFunction, turn)),
+      (turn) =>
+        chatTools(
+          visibleTools(task.classes, task.missedFunction, turn, {
+            offered: task.offered,
+            style: req.toolDocs,
+          }),
+        ),
     );
     const report = await modelCheck(eps.policy, steps);
     stats.modelCheck.steps += steps.length;
@@ -152,7 +161,7 @@ export async function buildTaskWith(
       return { kind: "dropped", id: task.id, reasons: report.verdicts.flatMap((v) => v.reasons) };
     }
   }
-  return { kind: "task", task, samples: taskSamples(task, annotation, req.modes) };
+  return { kind: "task", task, samples: taskSamples(task, annotation, req.modes, req.toolDocs) };
 }
 
 /** Builds the dataset, task by task (`onEvent` sees each; the card is returned at the end). */

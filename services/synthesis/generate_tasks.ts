@@ -5,7 +5,7 @@
  * and the finished task is replayed through an episode whose checker must pass.
  * @module
  */
-import { createEpisode, EXECUTION_ERROR_PREFIX, Executor } from "@parlmt/bfcl";
+import { createEpisode, EXECUTION_ERROR_PREFIX, Executor, functionDocs } from "@parlmt/bfcl";
 import { PyDict, PyRandom } from "@parlmt/pycompat";
 import { drawEntity, type EntityKind, isSplitKind, type Split } from "./entities.ts";
 import type { Intent, IntentContext, IntentResult } from "./intent.ts";
@@ -50,6 +50,12 @@ export interface GenOptions {
   readonly classes: readonly string[];
   /** @default 1 */
   readonly maxDistractors: number;
+  /**
+   * List only this many functions to the policy: the task's own (its ground-truth and revealed
+   * functions) and distractors drawn from its classes, never a function a turn lacks.
+   * 0 (the default) lists every function of the classes.
+   */
+  readonly offeredTools?: number;
 }
 
 /** The default knobs. */
@@ -97,6 +103,8 @@ export interface SynthTask {
   readonly turns: readonly SynthTurn[];
   /** The split-bearing entity values used (sorted, unique). */
   readonly entities: readonly string[];
+  /** The functions listed to the policy (absent: all of the classes'). */
+  readonly offered?: readonly string[];
 }
 
 /** Validates knobs; throws RangeError naming the field. */
@@ -123,6 +131,7 @@ export function validateGenOptions(o: GenOptions): GenOptions {
   int("maxCallsPerTurn", o.maxCallsPerTurn, 1, 8);
   int("maxDependencyDepth", o.maxDependencyDepth, 0, 4);
   int("maxDistractors", o.maxDistractors, 0, 5);
+  int("offeredTools", o.offeredTools ?? 0, 0, 200);
   rate("longContextRate", o.longContextRate);
   rate("missParamRate", o.missParamRate);
   rate("missFuncRate", o.missFuncRate);
@@ -311,7 +320,34 @@ export function generateTask(
     entities: [...entities].sort(),
   };
   checkGroundTruth(task);
-  return task;
+  if (!o.offeredTools) return task;
+  // A stream of its own, so the listing does not change the rest of the task.
+  const offered = offeredFunctions(
+    task,
+    o.offeredTools,
+    new PyRandom(seedOf(seed, index, split) + 7n),
+  );
+  return { ...task, offered };
+}
+
+/**
+ * The functions to list for `task`: its own (ground truth and revealed), then distractors from
+ * its classes up to `count` in all, never one a turn lacks; in the classes' file order.
+ */
+export function offeredFunctions(task: SynthTask, count: number, rng: PyRandom): string[] {
+  const own = new Set<string>();
+  for (const t of task.turns) {
+    for (const c of t.calls) own.add(c.slice(0, c.indexOf("(")).trim());
+    for (const r of t.revealed) own.add(r);
+  }
+  const lacking = new Set(task.turns.flatMap((t) => (t.lacks ? [t.lacks] : [])));
+  const all = task.classes.flatMap((c) => functionDocs(c).map((d) => d.name));
+  const pool = all.filter((n) => !own.has(n) && !lacking.has(n));
+  const chosen = new Set(own);
+  while (chosen.size < count && pool.length > 0) {
+    chosen.add(pool.splice(rng.randintNumber(0, pool.length - 1), 1)[0]!);
+  }
+  return all.filter((n) => chosen.has(n));
 }
 
 function withDistractors(rng: PyRandom, text: string, max: number, split: Split): string {
@@ -337,6 +373,7 @@ export function toInlineTask(task: SynthTask) {
     ),
     ground_truth: task.turns.map((t) => [...t.calls]),
     long_context: task.longContext,
+    ...(task.offered ? { offered_functions: [...task.offered] } : {}),
   };
 }
 

@@ -3,8 +3,8 @@
  * step) and `progress` (the latest progress block and the messages since it).
  * @module
  */
-import { functionDocs, HOLDOUT_MESSAGE } from "@parlmt/bfcl";
-import { compactToolDoc, jinjaToJson } from "@parlmt/tokenizer";
+import { functionDocs, HOLDOUT_MESSAGE, listedFunctionDocs } from "@parlmt/bfcl";
+import { compactToolDoc, jinjaToJson, type ToolDocStyle } from "@parlmt/tokenizer";
 import type { Annotation } from "./annotate.ts";
 import type { SynthTask } from "./generate_tasks.ts";
 
@@ -40,25 +40,31 @@ export interface PlainSample {
   readonly target: string;
 }
 
-/** The compact tools of `classes` visible at `turn` (held-out functions appear when revealed). */
+/** How tools are listed: the subset offered (absent: all) and the doc style (`brief`). */
+export interface ToolListing {
+  readonly offered?: readonly string[];
+  readonly style?: ToolDocStyle;
+}
+
+/**
+ * The compact tools of `classes` visible at `turn`, as the env-simulator lists them (held-out
+ * functions appear when revealed, after the others; only the offered ones when given).
+ */
 export function visibleTools(
   classes: readonly string[],
   missed: Readonly<Record<string, readonly string[]>>,
   turn: number,
+  listing: ToolListing = {},
 ): PlainTool[] {
-  const heldUntil = new Map<string, number>();
-  for (const [t, names] of Object.entries(missed)) {
-    for (const n of names) heldUntil.set(n, Number(t));
-  }
-  const out: PlainTool[] = [];
-  for (const cls of classes) {
-    for (const doc of functionDocs(cls)) {
-      const t = heldUntil.get(doc.name);
-      if (t !== undefined && t > turn) continue;
-      out.push({ ...compactToolDoc(doc), className: cls });
+  const held = new Map(Object.entries(missed).map(([t, names]) => [Number(t), names]));
+  const offered = listing.offered?.length ? new Set(listing.offered) : undefined;
+  const classOf = new Map<string, string>();
+  return listedFunctionDocs(classes, held, turn, offered).map((doc) => {
+    if (!classOf.size) {
+      for (const cls of classes) for (const d of functionDocs(cls)) classOf.set(d.name, cls);
     }
-  }
-  return out;
+    return { ...compactToolDoc(doc, listing.style), className: classOf.get(doc.name) ?? "" };
+  });
 }
 
 /** One annotated step, as the sample builder reads it. */
@@ -131,6 +137,7 @@ export function taskSamples(
   task: SynthTask,
   annotation: Annotation,
   modes: readonly ContextModeName[] = ["full", "progress"],
+  style?: ToolDocStyle,
 ): PlainSample[] {
   return buildSamples({
     id: task.id,
@@ -140,7 +147,8 @@ export function taskSamples(
       const user = task.turns[turn]!.user;
       return user.length > 0 ? user : [HOLDOUT_MESSAGE];
     },
-    tools: (turn) => visibleTools(task.classes, task.missedFunction, turn),
+    tools: (turn) =>
+      visibleTools(task.classes, task.missedFunction, turn, { offered: task.offered, style }),
   }, modes);
 }
 

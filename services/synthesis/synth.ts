@@ -6,6 +6,7 @@
  * (LLM writer) and `--policy-url/--policy-model` (model-aware check), both verified and counted.
  * @module
  */
+import { TOOL_DOC_STYLES, type ToolDocStyle } from "@parlmt/tokenizer";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
@@ -33,6 +34,8 @@ const HELP = `Usage: deno task synth --out DIR [--tasks N] [--seed S] [options]
   --min-turns N --max-turns N --max-calls-per-turn N --max-dependency-depth N
   --long-context-rate R --miss-param-rate R --miss-func-rate R --max-distractors N
   --classes A,B             environment classes (default: all eight)
+  --offered-tools N         list only N functions per task: its own and distractors (default 0: all)
+  --tool-docs STYLE         how samples list tools: full, brief or signature (default brief)
   --policy-url URL --policy-model M [--policy-api-key K]
                             model-aware check against an OpenAI-compatible endpoint (base URL,
                             e.g. http://127.0.0.1:9103/v1): tasks whose blocks the policy cannot
@@ -85,6 +88,8 @@ export function parseSynthArgs(
       "miss-param-rate": { type: "string" },
       "miss-func-rate": { type: "string" },
       "max-distractors": { type: "string" },
+      "offered-tools": { type: "string" },
+      "tool-docs": { type: "string", default: "brief" },
       classes: { type: "string" },
       "policy-url": { type: "string" },
       "policy-model": { type: "string" },
@@ -120,6 +125,7 @@ export function parseSynthArgs(
     missParamRate: num("miss-param-rate", values["miss-param-rate"], d.missParamRate),
     missFuncRate: num("miss-func-rate", values["miss-func-rate"], d.missFuncRate),
     maxDistractors: num("max-distractors", values["max-distractors"], d.maxDistractors),
+    offeredTools: num("offered-tools", values["offered-tools"], 0),
     classes: values.classes ? values.classes.split(",").filter(Boolean) : [],
   });
   const taskCount = num("tasks", values.tasks, 1000);
@@ -150,11 +156,19 @@ export function parseSynthArgs(
     values["writer-model"],
     values["writer-api-key"],
   );
+  const toolDocs = values["tool-docs"] as ToolDocStyle;
+  if (!TOOL_DOC_STYLES.includes(toolDocs)) {
+    throw new RangeError(
+      `Invalid flag "--tool-docs": expected one of ${
+        TOOL_DOC_STYLES.join(", ")
+      }, got "${toolDocs}"`,
+    );
+  }
   return {
     out: values.out,
     quiet: values.quiet,
     endpoints: { ...(policy ? { policy } : {}), ...(writer ? { writer } : {}) },
-    req: { seed, taskCount, testFraction, options, modes: ["full", "progress"] },
+    req: { seed, taskCount, testFraction, options, modes: ["full", "progress"], toolDocs },
   };
 }
 

@@ -41,6 +41,7 @@ export function taskToProto(t: SynthTask): Task {
     })),
     split: t.split,
     templateFamily: t.family,
+    offeredFunctions: [...(t.offered ?? [])],
     sourceJson: JSON.stringify({
       long_context: t.longContext,
       missed_function: t.missedFunction,
