@@ -305,11 +305,13 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
       train.slice(0, cfg.decodeTrain),
       evalOpts,
     );
-    metrics.record(cfg.steps, {
+    // Only what was decoded (--decode-test 0 / --decode-train 0 skip the decoding).
+    const decoded = Object.entries({
       "charts/exact_match": onTest.exactMatch,
       "charts/exact_match_train": onTrain.exactMatch,
       "charts/format_valid": onTest.formatValid,
-    });
+    }).filter(([, v]) => Number.isFinite(v));
+    if (decoded.length > 0) metrics.record(cfg.steps, Object.fromEntries(decoded));
     const summary: SftSummary = {
       steps: cfg.steps,
       trainSamples: train.length,

@@ -1,0 +1,418 @@
+/**
+ * The end-to-end PARL-MT run, phase by phase, shared by `deno task demo` and
+ * `deno task experiment`: synthesise the curriculum (PAG data), SFT the built-in model on it,
+ * evaluate it on the held-out split, run RL with the learner and N rollout actors over the real
+ * services, and evaluate the result on the same held-out tasks.
+ */
+import { join } from "node:path";
+import { ContextMode, type Task } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
+import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
+import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
+import { createClient } from "@parlmt/grpc";
+import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
+import type { ToolDocStyle } from "@parlmt/tokenizer";
+import { readTaskFile } from "../../services/learner/task_file.ts";
+import { evaluate, type TaskScore } from "./evaluate.ts";
+
+/** The arms (DESIGN.md §3): SFT data mode, RL context mode, awareness reward. */
+export const ARMS = ["sft", "mt-grpo", "pag+mt-grpo", "pag-rl"] as const;
+/** One arm. */
+export type ArmName = typeof ARMS[number];
+
+/** The context the policy sees in an arm (its SFT data is written in the same mode). */
+export function armContext(arm: ArmName): "full" | "progress" {
+  return arm === "pag-rl" ? "progress" : "full";
+}
+
+/** Everything a run needs to know. */
+export interface RunConfig {
+  /** Output folder (wiped first). */
+  readonly out: string;
+  readonly seed: number;
+  readonly arm: ArmName;
+  /** Curriculum tasks, train + test. */
+  readonly tasks: number;
+  readonly classes: readonly string[];
+  readonly minTurns: number;
+  readonly maxTurns: number;
+  /** Functions listed per task. */
+  readonly offeredTools: number;
+  readonly toolDocs: ToolDocStyle;
+  /** Model. */
+  readonly nLayer: number;
+  readonly nEmbd: number;
+  readonly context: number;
+  readonly vocabSize: number;
+  readonly sftSteps: number;
+  readonly sftBatch: number;
+  readonly sftLr: number;
+  /** RL (or extra SFT for the `sft` arm) wall-clock budget. */
+  readonly rlSeconds: number;
+  readonly actors: number;
+  readonly actorConcurrency: number;
+  readonly groupSize: number;
+  readonly groupsPerStep: number;
+  readonly rlLr: number;
+  readonly klCoef: number;
+  readonly temperature: number;
+  readonly maxTokens: number;
+  /** Held-out tasks evaluated (0: all). */
+  readonly evalTasks: number;
+  readonly threads: number;
+  /** Where progress lines go. */
+  readonly log: (line: string) => void;
+}
+
+/** What a run produced. */
+export interface RunResult {
+  readonly config: Omit<RunConfig, "log">;
+  readonly synth: Record<string, unknown>;
+  readonly sft: Record<string, unknown>;
+  readonly before: TaskScore[];
+  readonly after: TaskScore[];
+  readonly rl: { steps: number; trajectories: number; seconds: number; weightsVersion: number };
+  readonly seconds: {
+    synth: number;
+    sft: number;
+    evalBefore: number;
+    rl: number;
+    evalAfter: number;
+  };
+  /** Learner scalars (metrics.jsonl events). */
+  readonly learnerEvents: { step: number; scalars: Record<string, number> }[];
+  /** SFT scalars (metrics.jsonl events). */
+  readonly sftEvents: { step: number; scalars: Record<string, number> }[];
+  readonly dashboard: string;
+}
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+/** Runs `deno run -A <script> ...args`; stderr lines go to `onLine` and a log file. */
+async function runScript(
+  script: string,
+  args: string[],
+  logFile: string,
+  onLine?: (line: string) => void,
+): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(REPO, script), ...args],
+    cwd: REPO,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log = await Deno.open(logFile, { create: true, append: true });
+  const stdout = new Response(child.stdout).text();
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stderr) {
+    await log.write(chunk);
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const l of lines) onLine?.(l);
+  }
+  log.close();
+  const { code } = await child.status;
+  const out = await stdout;
+  if (code !== 0) throw new Error(`${script} exited with ${code}; see ${logFile}`);
+  return out;
+}
+
+async function readEvents(path: string): Promise<RunResult["learnerEvents"]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+function lastJsonLine(stdout: string): Record<string, unknown> {
+  const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
+  if (!line) throw new Error("expected a JSON summary line on stdout");
+  return JSON.parse(line);
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Runs the whole pipeline for one arm and seed. */
+export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
+  const { log } = cfg;
+  const out = cfg.out;
+  await Deno.remove(out, { recursive: true }).catch(() => {});
+  const logs = join(out, "logs");
+  await Deno.mkdir(logs, { recursive: true });
+  const data = join(out, "data");
+  const sftDir = join(out, "sft");
+  const started: { [Symbol.asyncDispose](): Promise<void> }[] = [];
+  const seconds = { synth: 0, sft: 0, evalBefore: 0, rl: 0, evalAfter: 0 };
+  const clock = () => {
+    const t0 = performance.now();
+    return () => (performance.now() - t0) / 1000;
+  };
+  const mode = armContext(cfg.arm);
+  const contextMode = mode === "progress" ? ContextMode.PROGRESS : ContextMode.FULL;
+  try {
+    log(`nats-server -js and env-simulator`);
+    const nats: NatsServer = await startNatsServer({ storeDir: join(out, "nats") });
+    started.push(nats);
+    const env: SpawnedService = await spawnService("env-simulator", {
+      stderr: { file: join(logs, "env-simulator.log") },
+    });
+    started.push(env);
+
+    let t = clock();
+    log(`synthesis: ${cfg.tasks} tasks (PAG-annotated, verified by execution)`);
+    const synth = lastJsonLine(
+      await runScript("services/synthesis/synth.ts", [
+        "--out",
+        data,
+        "--tasks",
+        String(cfg.tasks),
+        "--seed",
+        String(cfg.seed),
+        "--min-turns",
+        String(cfg.minTurns),
+        "--max-turns",
+        String(cfg.maxTurns),
+        "--offered-tools",
+        String(cfg.offeredTools),
+        "--tool-docs",
+        cfg.toolDocs,
+        ...(cfg.classes.length ? ["--classes", cfg.classes.join(",")] : []),
+        "--quiet",
+      ], join(logs, "synth.log")),
+    );
+    seconds.synth = t();
+    log(
+      `  ${synth.tasks} tasks, ${synth.samples} samples, drop rate ${synth.dropRate} ` +
+        `(${seconds.synth.toFixed(1)} s)`,
+    );
+
+    t = clock();
+    log(`SFT on ${mode}-context PAG samples: ${cfg.sftSteps} steps of ${cfg.sftBatch}`);
+    const buckets = [128, 256, 384, 512, 768, 1024].filter((b) => b < cfg.context);
+    const sft = lastJsonLine(
+      await runScript(
+        "services/learner/sft.ts",
+        [
+          "--data",
+          join(data, mode),
+          "--out",
+          sftDir,
+          "--steps",
+          String(cfg.sftSteps),
+          "--batch-size",
+          String(cfg.sftBatch),
+          "--lr",
+          String(cfg.sftLr),
+          "--buckets",
+          [...buckets, cfg.context].join(","),
+          "--vocab-size",
+          String(cfg.vocabSize),
+          "--n-layer",
+          String(cfg.nLayer),
+          "--n-embd",
+          String(cfg.nEmbd),
+          "--n-ff",
+          String(cfg.nEmbd * 4),
+          "--seed",
+          String(cfg.seed + 1),
+          "--threads",
+          String(cfg.threads),
+          "--eval-every",
+          String(Math.max(10, Math.round(cfg.sftSteps / 6))),
+          "--decode-test",
+          "0",
+          "--decode-train",
+          "0",
+        ],
+        join(logs, "sft.log"),
+        (line) => {
+          const m =
+            /"msg":"step (\d+)\/(\d+)".*"losses\/train":([\d.e-]+).*"losses\/heldout":([\d.e-]+|null)/
+              .exec(line);
+          if (m && Number(m[1]) % Math.max(10, Math.round(cfg.sftSteps / 6)) === 0) {
+            log(
+              `  step ${m[1]}/${m[2]}  train loss ${Number(m[3]).toFixed(3)}  held-out loss ${
+                m[4] === "null" ? "-" : Number(m[4]).toFixed(3)
+              }`,
+            );
+          }
+        },
+      ),
+    ).summary as Record<string, unknown>;
+    seconds.sft = t();
+    log(`  done in ${seconds.sft.toFixed(0)} s (${Math.round(Number(sft.tokensPerSec))} tokens/s)`);
+
+    const policy = await spawnService("policy-inference", {
+      args: [
+        "--nats-url",
+        nats.url,
+        "--weights-file",
+        join(sftDir, "model.safetensors"),
+        "--tokenizer",
+        join(sftDir, "tokenizer.json"),
+        "--intra-op-threads",
+        String(cfg.threads),
+      ],
+      stderr: { file: join(logs, "policy-inference.log") },
+    });
+    started.push(policy);
+    const deps = {
+      env: createClient(EnvService, env.address, { timeoutMs: 120_000 }),
+      policy: createClient(PolicyService, policy.address, { timeoutMs: 120_000 }),
+    };
+    started.push({
+      [Symbol.asyncDispose]: () => Promise.resolve(Object.values(deps).forEach((c) => c.close())),
+    });
+    const allTest = await readTaskFile(join(data, "tasks", "test.jsonl"));
+    const test: Task[] = cfg.evalTasks > 0 ? allTest.slice(0, cfg.evalTasks) : allTest;
+    const evalOpts = {
+      contextMode,
+      toolDocs: cfg.toolDocs,
+      maxTokens: cfg.maxTokens,
+      concurrency: 16,
+    };
+    t = clock();
+    log(`held-out evaluation of the SFT model: ${test.length} tasks, greedy`);
+    const before = await evaluate(deps, test, evalOpts);
+    seconds.evalBefore = t();
+
+    t = clock();
+    const learner = await spawnService("learner", {
+      args: [
+        "--nats-url",
+        nats.url,
+        "--data-dir",
+        join(out, "learner"),
+        "--tasks-file",
+        join(data, "tasks", "train.jsonl"),
+        "--init-model",
+        join(sftDir, "model.safetensors"),
+        "--arm",
+        cfg.arm,
+        "--group-size",
+        String(cfg.groupSize),
+        "--groups-per-step",
+        String(cfg.groupsPerStep),
+        "--train-seq-len",
+        String(cfg.context),
+        "--train-batch-size",
+        "8",
+        "--lr",
+        String(cfg.rlLr),
+        "--kl-coef",
+        String(cfg.klCoef),
+        "--checkpoint-every",
+        "20",
+        ...(cfg.arm === "sft"
+          ? ["--sft-data", join(data, mode), "--sft-batch-size", String(cfg.sftBatch)]
+          : []),
+      ],
+      stderr: { file: join(logs, "learner.log") },
+    });
+    started.push(learner);
+    const dashboard = `http://127.0.0.1:${learner.adminPort}/`;
+    log(
+      `RL (${cfg.arm}) for ${cfg.rlSeconds} s with ${cfg.actors} actors; live dashboard: ${dashboard}`,
+    );
+    const learnerClient = createClient(LearnerService, learner.address);
+    started.push({ [Symbol.asyncDispose]: () => Promise.resolve(learnerClient.close()) });
+    // The learner publishes its starting weights as version 1; rollouts begin once they serve.
+    await until("policy-inference to serve weights version 1", 60_000, async () => {
+      const s = await deps.policy.getPolicyStatus({});
+      return s.weightsVersion >= 1n ? s : undefined;
+    });
+    const actors: SpawnedService[] = [];
+    for (let i = 0; i < cfg.actors; i++) {
+      const a = await spawnService("rollout-actor", {
+        args: [
+          "--learner-address",
+          learner.address,
+          "--env-address",
+          env.address,
+          "--policy-address",
+          policy.address,
+          "--actor-id",
+          `actor-${i}`,
+          "--concurrency",
+          String(cfg.actorConcurrency),
+          "--temperature",
+          String(cfg.temperature),
+          "--max-tokens",
+          String(cfg.maxTokens),
+          "--tool-docs",
+          cfg.toolDocs,
+        ],
+        stderr: { file: join(logs, `rollout-actor-${i}.log`) },
+      });
+      actors.push(a);
+      started.push(a);
+    }
+    const rlStart = performance.now();
+    let lastLine = 0;
+    while (performance.now() - rlStart < cfg.rlSeconds * 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (performance.now() - lastLine < 20_000) continue;
+      lastLine = performance.now();
+      const s = await learnerClient.getLearnerStatus({});
+      const ev = (await readEvents(join(out, "learner", "metrics.jsonl"))).at(-1)?.scalars ?? {};
+      log(
+        `  ${Math.round((performance.now() - rlStart) / 1000)} s: step ${s.step}, ` +
+          `weights v${s.weightsVersion}, ${s.acceptedTrajectories} trajectories, ` +
+          `reward ${(ev["charts/reward_mean"] ?? NaN).toFixed(3)}, ` +
+          `success ${((ev["charts/success_rate"] ?? NaN) * 100).toFixed(0)}%`,
+      );
+    }
+    // Stop the actors (they finish or hand back their episodes), then let the learner finish
+    // the update it is in; evaluate the weights it published last.
+    await Promise.all(actors.map((a) => a.stop("SIGTERM")));
+    const status = await learnerClient.getLearnerStatus({});
+    await until(`policy-inference to serve v${status.weightsVersion}`, 120_000, async () => {
+      const s = await deps.policy.getPolicyStatus({});
+      return s.weightsVersion >= status.weightsVersion ? s : undefined;
+    });
+    seconds.rl = t();
+    const rl = {
+      steps: Number(status.step),
+      trajectories: Number(status.acceptedTrajectories),
+      seconds: seconds.rl,
+      weightsVersion: Number(status.weightsVersion),
+    };
+    log(
+      `  ${rl.steps} updates from ${rl.trajectories} trajectories; serving v${rl.weightsVersion}`,
+    );
+
+    t = clock();
+    log(`held-out evaluation of the ${cfg.arm} model: ${test.length} tasks, greedy`);
+    const after = await evaluate(deps, test, evalOpts);
+    seconds.evalAfter = t();
+    await learner.stop("SIGTERM");
+    const { log: _, ...config } = cfg;
+    return {
+      config,
+      synth,
+      sft,
+      before,
+      after,
+      rl,
+      seconds,
+      learnerEvents: await readEvents(join(out, "learner", "metrics.jsonl")),
+      sftEvents: await readEvents(join(sftDir, "metrics.jsonl")),
+      dashboard,
+    };
+  } finally {
+    for (const p of started.reverse()) await p[Symbol.asyncDispose]().catch(() => {});
+  }
+}
