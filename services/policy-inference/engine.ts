@@ -1,12 +1,15 @@
 /**
- * One loaded decoder: an onnxruntime session with the Hugging Face / Optimum decoder interface
- * (`input_ids`, `attention_mask`, `position_ids`, `past_key_values.N.key|value` → `logits`,
- * `present.N.key|value`), from a PARL-MT weights blob (built-in model, weights baked in as
- * initializers) or from an exported model folder (`model.onnx` + `config.json`).
+ * One loaded decoder: an onnxruntime session stepping a slot cache (kv_slots.ts). A PARL-MT
+ * weights blob (built-in model) runs the step graph of step_graph.ts, weights baked in as
+ * initializers: the cache is read in place and only the new keys and values come back. An
+ * exported model folder (`model.onnx` + `config.json`) runs the Hugging Face / Optimum decoder
+ * interface (`input_ids`, `attention_mask`, `position_ids`, `past_key_values.N.key|value` →
+ * `logits`, `present.N.key|value`), its cache padding masked by `attention_mask`.
  */
 import { type HostTensor, hostTensor } from "@parlmt/onnx";
-import { buildInferenceGraph, decodeWeights, type ModelConfig } from "@parlmt/model";
+import { decodeWeights, type ModelConfig } from "@parlmt/model";
 import { Session } from "@parlmt/ort";
+import { buildStepGraph, STEP_NAMES } from "./step_graph.ts";
 
 /** What the batching code needs to know about a decoder. */
 export interface EngineShape {
@@ -19,12 +22,32 @@ export interface EngineShape {
   readonly maxPositions: number;
 }
 
-/** Outputs of one forward step. */
-export interface ForwardResult {
+/**
+ * One step over a slot cache (see kv_slots.ts): `S` new tokens for each of `B` rows after a
+ * cache of `C` positions per row.
+ */
+export interface StepBatch {
+  readonly B: number;
+  readonly S: number;
+  readonly C: number;
+  /** `[B, S]` */
+  readonly ids: BigInt64Array;
+  /** `[B, S]` */
+  readonly positions: BigInt64Array;
+  /** `[B, C]`: 0 on a row's cached tokens, -1e9 on padding. */
+  readonly pastBias: Float32Array;
+  /** Keys and values per layer, interleaved `[k0, v0, k1, v1, ...]`, each `[B, H, C, D]`. */
+  readonly past: readonly Float32Array[];
+}
+
+/** Outputs of one step. */
+export interface StepResult {
   /** `[B, S, V]` */
   readonly logits: Float32Array;
-  /** Keys and values per layer, interleaved `[k0, v0, k1, v1, ...]`, each `[B, H, P+S, D]`. */
-  readonly present: Float32Array[];
+  /** `[B, S]` log-sum-exp of each logits row, when the graph computes it. */
+  readonly logsumexp?: Float32Array;
+  /** Keys and values of the new tokens per layer, interleaved, each `[B, H, S, D]`. */
+  readonly fresh: Float32Array[];
 }
 
 /** Options of engine loading. */
@@ -45,6 +68,8 @@ export class Engine {
   /** End-of-sequence token ids declared by the model folder (empty for blobs). */
   readonly eosIds: readonly number[];
   #session: Session;
+  /** The step graph of step_graph.ts (else the Hugging Face interface). */
+  #fast: boolean;
   #positionIds: boolean;
   #cacheBranch: boolean;
   #disposed = false;
@@ -62,13 +87,15 @@ export class Engine {
     this.configJson = configJson;
     this.eosIds = eosIds;
     const names = session.inputNames;
+    this.#fast = names.includes("past_bias");
+    this.#positionIds = names.includes("position_ids");
+    this.#cacheBranch = names.includes("use_cache_branch");
+    if (this.#fast) return;
     for (const need of ["input_ids", "attention_mask", "past_key_values.0.key"]) {
       if (!names.includes(need)) {
         throw new SyntaxError(`Cannot serve model: input "${need}" is missing (have ${names})`);
       }
     }
-    this.#positionIds = names.includes("position_ids");
-    this.#cacheBranch = names.includes("use_cache_branch");
   }
 
   /**
@@ -82,7 +109,7 @@ export class Engine {
     const decoded = decodeWeights(bytes);
     const { config, weights } = decoded;
     const version = opts.version ?? BigInt(decoded.version);
-    const graph = buildInferenceGraph(config, { weights }).toBytes();
+    const graph = buildStepGraph(config, weights).toBytes();
     const session = await Session.create(graph, { intraOpNumThreads: opts.intraOpNumThreads });
     return new Engine(session, builtinShape(config), BigInt(version), JSON.stringify(config), []);
   }
@@ -107,57 +134,95 @@ export class Engine {
     return new Engine(session, hfShape(cfg), 0n, cfgText, eosIds);
   }
 
-  /**
-   * Runs `S` new tokens for `B` rows after a cache of `P` positions. `ids` and `positionIds`
-   * are `[B, S]`, `mask` `[B, P+S]`, `past` interleaved `[B, H, P, D]` per layer.
-   */
-  async forward(
-    B: number,
-    S: number,
-    P: number,
-    ids: BigInt64Array,
-    positionIds: BigInt64Array,
-    mask: BigInt64Array,
-    past: readonly Float32Array[],
-  ): Promise<ForwardResult> {
+  /** Runs one step: `S` new tokens per row after the slot cache of `batch`. */
+  async step(batch: StepBatch): Promise<StepResult> {
+    return this.#fast ? await this.#stepFast(batch) : await this.#stepHf(batch);
+  }
+
+  async #stepFast(x: StepBatch): Promise<StepResult> {
     const { nLayer, nKvHead: H, headDim: D } = this.shape;
+    const { B, S, C } = x;
     const feeds: Record<string, HostTensor> = {
-      input_ids: hostTensor("int64", [B, S], ids),
-      attention_mask: hostTensor("int64", [B, P + S], mask),
+      input_ids: hostTensor("int64", [B, S], x.ids),
+      position_ids: hostTensor("int64", [B, S], x.positions),
+      past_bias: hostTensor("float32", [B, C], x.pastBias),
     };
-    if (this.#positionIds) feeds.position_ids = hostTensor("int64", [B, S], positionIds);
-    if (this.#cacheBranch) {
-      feeds.use_cache_branch = hostTensor("bool", [1], Uint8Array.of(P > 0 ? 1 : 0));
-    }
     for (let l = 0; l < nLayer; l++) {
-      feeds[`past_key_values.${l}.key`] = hostTensor("float32", [B, H, P, D], past[2 * l]);
-      feeds[`past_key_values.${l}.value`] = hostTensor("float32", [B, H, P, D], past[2 * l + 1]);
+      feeds[STEP_NAMES.pastKey(l)] = hostTensor("float32", [B, H, C, D], x.past[2 * l]);
+      feeds[STEP_NAMES.pastValue(l)] = hostTensor("float32", [B, H, C, D], x.past[2 * l + 1]);
     }
     const out = await this.#session.run(feeds);
-    const present: Float32Array[] = [];
+    const fresh: Float32Array[] = [];
     for (let l = 0; l < nLayer; l++) {
-      present.push(
-        out[`present.${l}.key`]!.data as Float32Array,
-        out[`present.${l}.value`]!.data as Float32Array,
+      fresh.push(
+        out[STEP_NAMES.newKey(l)]!.data as Float32Array,
+        out[STEP_NAMES.newValue(l)]!.data as Float32Array,
       );
     }
-    return { logits: out.logits!.data as Float32Array, present };
+    return {
+      logits: out.logits!.data as Float32Array,
+      logsumexp: out.logsumexp!.data as Float32Array,
+      fresh,
+    };
+  }
+
+  /**
+   * The Hugging Face interface: the slot cache is the past as it is (padding masked out by
+   * `attention_mask`, positions given per row), and the new keys and values are the last `S`
+   * positions of the presents.
+   */
+  async #stepHf(x: StepBatch): Promise<StepResult> {
+    const { nLayer, nKvHead: H, headDim: D } = this.shape;
+    const { B, S, C } = x;
+    const T = C + S;
+    const mask = new BigInt64Array(B * T);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < C; j++) if (x.pastBias[b * C + j] === 0) mask[b * T + j] = 1n;
+      mask.fill(1n, b * T + C, (b + 1) * T);
+    }
+    const feeds: Record<string, HostTensor> = {
+      input_ids: hostTensor("int64", [B, S], x.ids),
+      attention_mask: hostTensor("int64", [B, T], mask),
+    };
+    if (this.#positionIds) feeds.position_ids = hostTensor("int64", [B, S], x.positions);
+    if (this.#cacheBranch) {
+      feeds.use_cache_branch = hostTensor("bool", [1], Uint8Array.of(C > 0 ? 1 : 0));
+    }
+    for (let l = 0; l < nLayer; l++) {
+      feeds[`past_key_values.${l}.key`] = hostTensor("float32", [B, H, C, D], x.past[2 * l]);
+      feeds[`past_key_values.${l}.value`] = hostTensor("float32", [B, H, C, D], x.past[2 * l + 1]);
+    }
+    const out = await this.#session.run(feeds);
+    const fresh: Float32Array[] = [];
+    for (let l = 0; l < nLayer; l++) {
+      for (const kind of ["key", "value"]) {
+        const present = out[`present.${l}.${kind}`]!.data as Float32Array;
+        if (C === 0) {
+          fresh.push(present);
+          continue;
+        }
+        const t = new Float32Array(B * H * S * D);
+        for (let r = 0; r < B * H; r++) {
+          t.set(present.subarray((r * T + C) * D, (r + 1) * T * D), r * S * D);
+        }
+        fresh.push(t);
+      }
+    }
+    return { logits: out.logits!.data as Float32Array, fresh };
   }
 
   /** Log-probability of every token of `ids` after the first, in one forward pass (canary). */
   async sequenceLogprobs(ids: readonly number[]): Promise<number[]> {
     const T = ids.length;
-    const past = Array.from({ length: 2 * this.shape.nLayer }, () => new Float32Array(0));
-    const pos = BigInt64Array.from(ids.map((_, i) => BigInt(i)));
-    const { logits } = await this.forward(
-      1,
-      T,
-      0,
-      BigInt64Array.from(ids.map(BigInt)),
-      pos,
-      new BigInt64Array(T).fill(1n),
-      past,
-    );
+    const { logits } = await this.step({
+      B: 1,
+      S: T,
+      C: 0,
+      ids: BigInt64Array.from(ids.map(BigInt)),
+      positions: BigInt64Array.from(ids.map((_, i) => BigInt(i))),
+      pastBias: new Float32Array(0),
+      past: Array.from({ length: 2 * this.shape.nLayer }, () => new Float32Array(0)),
+    });
     const V = this.shape.vocabSize;
     const out: number[] = [];
     for (let t = 0; t + 1 < T; t++) out.push(logSoftmaxAt(logits, t * V, V, ids[t + 1]!));

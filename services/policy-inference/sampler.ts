@@ -32,7 +32,8 @@ export function seededRng(seed: bigint): Prng {
 
 /**
  * Samples from `logits[off .. off+V]`; `allowed` (when given) marks the tokens that may be
- * chosen. Throws a `RangeError` when `allowed` rules out every token.
+ * chosen; `logZ` is the row's log-sum-exp when the graph computed it (else computed here, in
+ * float64). Throws a `RangeError` when `allowed` rules out every token.
  */
 export function sampleToken(
   logits: Float32Array,
@@ -41,8 +42,8 @@ export function sampleToken(
   opts: SamplingOptions,
   rng: Prng,
   allowed?: Uint8Array,
+  logZ?: number,
 ): Sampled {
-  // One pass for the max (and the unmasked argmax), one for the partition function.
   const row = logits.subarray(off, off + V);
   let max = -Infinity;
   let argmax = 0;
@@ -53,10 +54,13 @@ export function sampleToken(
       argmax = v;
     }
   }
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
-  const logZ = max + Math.log(sum);
-  const lp = (t: number) => row[t]! - logZ;
+  if (logZ === undefined) {
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
+    logZ = max + Math.log(sum);
+  }
+  const z = logZ;
+  const lp = (t: number) => row[t]! - z;
 
   const ok = (v: number) => !allowed || allowed[v] === 1;
   if (!(opts.temperature > 0)) {
