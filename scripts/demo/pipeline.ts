@@ -269,13 +269,27 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
       stderr: { file: join(logs, "policy-inference.log") },
     });
     started.push(policy);
-    const deps = {
-      env: createClient(EnvService, env.address, { timeoutMs: 120_000 }),
-      policy: createClient(PolicyService, policy.address, { timeoutMs: 120_000 }),
+    // Fresh channels for each phase, closed after it: a channel left idle through the RL phase
+    // is exposed to the server's GOAWAY, which Deno's HTTP/2 client does not survive (docs/rpc.md).
+    const withClients = async <T>(
+      fn: (deps: {
+        env: ReturnType<typeof createClient<typeof EnvService>>;
+        policy: ReturnType<typeof createClient<typeof PolicyService>>;
+      }) => Promise<T>,
+    ): Promise<T> => {
+      const deps = {
+        env: createClient(EnvService, env.address, { timeoutMs: 120_000 }),
+        policy: createClient(PolicyService, policy.address, { timeoutMs: 120_000 }),
+      };
+      try {
+        return await fn(deps);
+      } finally {
+        deps.env.close();
+        deps.policy.close();
+      }
     };
-    started.push({
-      [Symbol.asyncDispose]: () => Promise.resolve(Object.values(deps).forEach((c) => c.close())),
-    });
+    const servedVersion = () =>
+      withClients(async (d) => (await d.policy.getPolicyStatus({})).weightsVersion);
     const allTest = await readTaskFile(join(data, "tasks", "test.jsonl"));
     const test: Task[] = cfg.evalTasks > 0 ? allTest.slice(0, cfg.evalTasks) : allTest;
     const evalOpts = {
@@ -286,7 +300,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     };
     t = clock();
     log(`held-out evaluation of the SFT model: ${test.length} tasks, greedy`);
-    const before = await evaluate(deps, test, evalOpts);
+    const before = await withClients((deps) => evaluate(deps, test, evalOpts));
     seconds.evalBefore = t();
 
     t = clock();
@@ -327,12 +341,18 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     log(
       `RL (${cfg.arm}) for ${cfg.rlSeconds} s with ${cfg.actors} actors; live dashboard: ${dashboard}`,
     );
-    const learnerClient = createClient(LearnerService, learner.address);
-    started.push({ [Symbol.asyncDispose]: () => Promise.resolve(learnerClient.close()) });
+    const learnerStatus = async () => {
+      const c = createClient(LearnerService, learner.address);
+      try {
+        return await c.getLearnerStatus({});
+      } finally {
+        c.close();
+      }
+    };
     // The learner publishes its starting weights as version 1; rollouts begin once they serve.
     await until("policy-inference to serve weights version 1", 60_000, async () => {
-      const s = await deps.policy.getPolicyStatus({});
-      return s.weightsVersion >= 1n ? s : undefined;
+      const v = await servedVersion();
+      return v >= 1n ? v : undefined;
     });
     const actors: SpawnedService[] = [];
     for (let i = 0; i < cfg.actors; i++) {
@@ -366,7 +386,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
       await new Promise((r) => setTimeout(r, 1000));
       if (performance.now() - lastLine < 20_000) continue;
       lastLine = performance.now();
-      const s = await learnerClient.getLearnerStatus({});
+      const s = await learnerStatus();
       const ev = (await readEvents(join(out, "learner", "metrics.jsonl"))).at(-1)?.scalars ?? {};
       log(
         `  ${Math.round((performance.now() - rlStart) / 1000)} s: step ${s.step}, ` +
@@ -378,10 +398,10 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     // Stop the actors (they finish or hand back their episodes), then let the learner finish
     // the update it is in; evaluate the weights it published last.
     await Promise.all(actors.map((a) => a.stop("SIGTERM")));
-    const status = await learnerClient.getLearnerStatus({});
+    const status = await learnerStatus();
     await until(`policy-inference to serve v${status.weightsVersion}`, 120_000, async () => {
-      const s = await deps.policy.getPolicyStatus({});
-      return s.weightsVersion >= status.weightsVersion ? s : undefined;
+      const v = await servedVersion();
+      return v >= status.weightsVersion ? v : undefined;
     });
     seconds.rl = t();
     const rl = {
@@ -396,7 +416,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
 
     t = clock();
     log(`held-out evaluation of the ${cfg.arm} model: ${test.length} tasks, greedy`);
-    const after = await evaluate(deps, test, evalOpts);
+    const after = await withClients((deps) => evaluate(deps, test, evalOpts));
     seconds.evalAfter = t();
     await learner.stop("SIGTERM");
     const { log: _, ...config } = cfg;
