@@ -12,6 +12,7 @@ import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
 import type { ToolDocStyle } from "@parlmt/tokenizer";
+import { armContextMode } from "../../services/learner/reward_config.ts";
 import { readTaskFile } from "../../services/learner/task_file.ts";
 import { evaluate, type TaskScore } from "./evaluate.ts";
 
@@ -20,9 +21,30 @@ export const ARMS = ["sft", "mt-grpo", "pag+mt-grpo", "pag-rl"] as const;
 /** One arm. */
 export type ArmName = typeof ARMS[number];
 
-/** The context the policy sees in an arm (its SFT data is written in the same mode). */
-export function armContext(arm: ArmName): "full" | "progress" {
-  return arm === "pag-rl" ? "progress" : "full";
+/**
+ * The SFT data of an arm: PAG samples in the arm's context mode (DESIGN.md §3), or for
+ * `mt-grpo` (no awareness) the full-context samples with the progress blocks taken out.
+ */
+export function armSftData(arm: ArmName): "progress" | "full" | "raw" {
+  if (arm === "mt-grpo") return "raw";
+  return armContextMode(arm) === ContextMode.PROGRESS ? "progress" : "full";
+}
+
+const BLOCK = /<progress>[\s\S]*?<\/progress>/g;
+
+/** Writes `dir/raw/` from `dir/full/`: the same samples without progress blocks. */
+async function writeRawSamples(dir: string): Promise<void> {
+  await Deno.mkdir(join(dir, "raw"), { recursive: true });
+  for (const split of ["train", "test"]) {
+    const lines = (await Deno.readTextFile(join(dir, "full", `${split}.jsonl`))).split("\n");
+    const out = lines.filter((l) => l.trim()).map((l) => {
+      const s = JSON.parse(l);
+      s.target = String(s.target).replace(BLOCK, "");
+      for (const m of s.context ?? []) m.content = String(m.content ?? "").replace(BLOCK, "");
+      return JSON.stringify(s);
+    });
+    await Deno.writeTextFile(join(dir, "raw", `${split}.jsonl`), out.join("\n") + "\n");
+  }
 }
 
 /** Everything a run needs to know. */
@@ -160,8 +182,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     const t0 = performance.now();
     return () => (performance.now() - t0) / 1000;
   };
-  const mode = armContext(cfg.arm);
-  const contextMode = mode === "progress" ? ContextMode.PROGRESS : ContextMode.FULL;
+  const mode = armSftData(cfg.arm);
+  const contextMode = armContextMode(cfg.arm);
   try {
     log(`nats-server -js and env-simulator`);
     const nats: NatsServer = await startNatsServer({ storeDir: join(out, "nats") });
@@ -193,6 +215,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         "--quiet",
       ], join(logs, "synth.log")),
     );
+    if (mode === "raw") await writeRawSamples(data);
     seconds.synth = t();
     log(
       `  ${synth.tasks} tasks, ${synth.samples} samples, drop rate ${synth.dropRate} ` +
@@ -331,7 +354,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         "--checkpoint-every",
         "20",
         ...(cfg.arm === "sft"
-          ? ["--sft-data", join(data, mode), "--sft-batch-size", String(cfg.sftBatch)]
+          ? ["--sft-data", join(data, mode), "--tokenizer", join(sftDir, "tokenizer.json")]
           : []),
       ],
       stderr: { file: join(logs, "learner.log") },

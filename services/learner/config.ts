@@ -80,6 +80,17 @@ export const LEARNER_CONFIG_SPEC = {
   groupsPerStep: { type: "integer", default: 1, doc: "Complete groups per update", min: 1 },
   publishEvery: { type: "integer", default: 1, doc: "Publish weights every K updates", min: 1 },
   checkpointEvery: { type: "integer", default: 10, doc: "Checkpoint every N updates", min: 1 },
+  sftData: {
+    type: "string",
+    default: "",
+    doc: "Arm sft: SFT data directory (train.jsonl) trained at equal compute instead of RL",
+  },
+  tokenizer: {
+    type: "string",
+    default: "",
+    doc: "Arm sft: the model's tokenizer.json, to encode the SFT data",
+  },
+  seed: { type: "integer", default: 1, doc: "Seed of the training loop's PRNG", min: 0 },
   arm: {
     type: "string",
     default: "pag-rl",

@@ -11,6 +11,25 @@ import { TrainingLoop } from "./training_loop.ts";
 import type { AdvantageEstimator } from "./advantages.ts";
 import { canonicalCall, rewardWeightsFor } from "./reward_config.ts";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
+import { BpeTokenizer, TurnTemplate } from "@parlmt/tokenizer";
+import { encodeExample, loadSftData } from "./sft_data.ts";
+
+/** The `sft` arm's rows: the SFT data's train split encoded, those that fit `seqLen`. */
+async function loadSftRows(dir: string, tokenizerFile: string, seqLen: number) {
+  if (!dir || !tokenizerFile) {
+    throw new RangeError("Arm sft needs --sft-data DIR and --tokenizer FILE");
+  }
+  const data = await loadSftData(dir);
+  const template = new TurnTemplate(
+    BpeTokenizer.fromJSON(JSON.parse(await Deno.readTextFile(tokenizerFile))),
+  );
+  const rows = data.train.map((e) => encodeExample(template, e))
+    .filter((r) => r.inputIds.length <= seqLen);
+  if (rows.length === 0) {
+    throw new RangeError(`Arm sft: no sample of "${dir}" fits --train-seq-len ${seqLen}`);
+  }
+  return rows;
+}
 
 if (import.meta.main) {
   const code = await runService({
@@ -38,6 +57,10 @@ if (import.meta.main) {
       const nc = config.natsUrl && config.initModel
         ? await connectNats(config.natsUrl, { name: "learner" })
         : undefined;
+      const sft = config.initModel && config.arm === "sft"
+        ? { rows: await loadSftRows(config.sftData, config.tokenizer, config.trainSeqLen) }
+        : undefined;
+      if (sft) logger.info("Arm sft: supervised rows loaded", { rows: sft.rows.length });
       const loop = config.initModel
         ? await TrainingLoop.open(
           {
@@ -57,6 +80,8 @@ if (import.meta.main) {
             publishEvery: config.publishEvery,
             checkpointEvery: config.checkpointEvery,
             canaryIds: [1, 2, 3, 4, 5, 6, 7, 8],
+            seed: config.seed,
+            sft,
             publisher: nc ? await WeightsPublisher.open(nc) : undefined,
           },
           coordinator,

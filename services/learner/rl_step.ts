@@ -63,7 +63,21 @@ export async function rlStep(
   trainer: Trainer,
   groups: readonly ReadyGroup[],
   options: RlStepOptions,
+  shuffle?: (samples: PolicySample[]) => void,
 ): Promise<RlScalars> {
+  const { scalars, samples } = scoreGroups(groups, options);
+  shuffle?.(samples);
+  return { ...scalars, ...await trainPolicy(trainer, samples, options) };
+}
+
+/**
+ * Scores the groups (composite reward, advantages, optional zero-variance filtering) into
+ * policy samples; returns them with the reward scalars.
+ */
+export function scoreGroups(
+  groups: readonly ReadyGroup[],
+  options: Omit<RlStepOptions, "lr" | "padId" | "referenceLogprobs">,
+): { scalars: RlScalars; samples: PolicySample[] } {
   const scalars: RlScalars = {};
   const samples: PolicySample[] = [];
   const totals: number[] = [];
@@ -101,7 +115,16 @@ export async function rlStep(
   scalars["charts/groups_kept"] = kept;
   scalars["charts/groups_filtered"] = filtered;
   for (const [name, values] of termSums) scalars[`rewards/${name}`] = mean(values);
+  return { scalars, samples };
+}
 
+/** Runs the clipped policy loss over `samples` in fixed-shape batches; returns loss scalars. */
+export async function trainPolicy(
+  trainer: Trainer,
+  samples: readonly PolicySample[],
+  options: Pick<RlStepOptions, "lr" | "padId" | "referenceLogprobs">,
+): Promise<RlScalars> {
+  const scalars: RlScalars = {};
   const B = trainer.batchSize;
   const losses: Record<string, number[]> = {};
   for (let i = 0; i < samples.length; i += B) {

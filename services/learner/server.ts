@@ -4,6 +4,7 @@ import { type LearnerService, SubmitOutcome } from "@parlmt/gen/parlmt/v1/learne
 import { Code, RpcError, type ServiceImpl } from "@parlmt/grpc";
 import type { LearnerConfig } from "./config.ts";
 import type { Coordinator } from "./coordinator.ts";
+import { armContextMode } from "./reward_config.ts";
 
 const ARMS: Record<string, Arm> = {
   "sft": Arm.SFT,
@@ -32,7 +33,7 @@ export function learnerService(
   trainingStep: () => bigint = () => state.step,
 ): ServiceImpl<typeof LearnerService> {
   const arm = ARMS[config.arm] ?? Arm.UNSPECIFIED;
-  const contextMode = config.arm === "mt-grpo" || config.arm === "sft" ? 1 : 2;
+  const contextMode = armContextMode(config.arm);
   return {
     async leaseTasks(req) {
       let leases;

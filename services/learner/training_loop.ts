@@ -4,6 +4,10 @@
  * policy server checks), and checkpoint every N steps. Trajectories are marked consumed only
  * after the checkpoint that includes their update is on disk, so a crash at any point re-trains
  * exactly the updates that were lost and never skips or double-applies one.
+ *
+ * The `sft` arm keeps the same loop at equal compute: the groups are scored and logged, but
+ * each update trains as many supervised batches of the SFT data as the policy update would have
+ * had batches. The loop's PRNG (sample order, SFT batch order) is saved in every checkpoint.
  */
 import {
   canaryMeta,
@@ -13,6 +17,7 @@ import {
   loadCheckpoint,
   LogprobScorer,
   type ModelConfig,
+  Prng,
   saveCheckpoint,
   Trainer,
   type Weights,
@@ -20,7 +25,8 @@ import {
 import type { Logger } from "@parlmt/log";
 import type { WeightsPublisher } from "@parlmt/nats";
 import type { Coordinator } from "./coordinator.ts";
-import { type ReadyGroup, rlStep, type RlStepOptions } from "./rl_step.ts";
+import { type ReadyGroup, type RlStepOptions, scoreGroups, trainPolicy } from "./rl_step.ts";
+import { type EncodedExample, padBatch } from "./sft_data.ts";
 import type { ScalarLog } from "./scalar_log.ts";
 
 /** Options of {@linkcode TrainingLoop.open}. */
@@ -40,6 +46,10 @@ export interface TrainingLoopOptions extends Omit<RlStepOptions, "lr"> {
   /** Token ids of the canary prompt. */
   canaryIds: readonly number[];
   publisher?: WeightsPublisher;
+  /** Seed of the loop's PRNG (used when no checkpoint restores its state). */
+  seed?: number;
+  /** The `sft` arm: supervised rows (at most `seqLen` long) trained instead of the policy loss. */
+  sft?: { rows: readonly EncodedExample[] };
 }
 
 const CHECKPOINT = "checkpoint.safetensors";
@@ -56,6 +66,8 @@ export class TrainingLoop {
   #logger: Logger;
   #pending: ReadyGroup[] = [];
   #trained: string[] = [];
+  #rng: Prng;
+  #sftOrder: number[] = [];
 
   private constructor(
     trainer: Trainer,
@@ -71,6 +83,7 @@ export class TrainingLoop {
     this.#coordinator = coordinator;
     this.#scalars = scalars;
     this.#logger = logger;
+    this.#rng = new Prng(opts.seed ?? 1);
   }
 
   /** Resumes from the checkpoint in `dir`, or starts from `initModel`; publishes the weights. */
@@ -94,13 +107,13 @@ export class TrainingLoop {
     const trainer = await Trainer.create(init.config, init.weights as Weights, {
       batchSize: opts.batchSize,
       seqLen: opts.seqLen,
-      objective: { kind: "policy", klCoef: opts.klCoef },
+      objective: opts.sft ? undefined : { kind: "policy", klCoef: opts.klCoef },
       m: init.m,
       v: init.v,
       step: init.step,
     });
     // The reference policy of the KL term: the starting model (the SFT policy), kept frozen.
-    const reference = opts.klCoef > 0
+    const reference = opts.klCoef > 0 && !opts.sft
       ? await LogprobScorer.create(init.config, { weights: decodeWeights(opts.initModel).weights })
       : undefined;
     const loopOpts: TrainingLoopOptions = reference
@@ -112,6 +125,7 @@ export class TrainingLoop {
     const loop = new TrainingLoop(trainer, init.config, loopOpts, coordinator, scalars, logger);
     loop.step = init.step;
     loop.weightsVersion = BigInt(String(init.extra.weightsVersion ?? 0));
+    if (checkpoint?.rngState.length === 4) loop.#rng.state = checkpoint.rngState;
     if (checkpoint) {
       logger.info("Resumed from checkpoint", {
         step: loop.step,
@@ -132,7 +146,7 @@ export class TrainingLoop {
       }
       const groups = this.#pending.splice(0, this.#opts.groupsPerStep);
       const started = performance.now();
-      const scalars = await rlStep(this.#trainer, groups, this.#opts);
+      const scalars = await this.#update(groups);
       this.step++;
       for (const g of groups) this.#trained.push(...g.trajectories.map((t) => t.id));
       scalars["perf/step_ms"] = performance.now() - started;
@@ -157,11 +171,47 @@ export class TrainingLoop {
       m: this.#trainer.m,
       v: this.#trainer.v,
       step: this.#trainer.step,
-      rngState: [],
+      rngState: this.#rng.state,
       extra: { weightsVersion: this.weightsVersion.toString(), learnerStep: this.step },
     });
     const consumed = this.#trained.splice(0);
     if (consumed.length > 0) await this.#coordinator.markConsumed(consumed);
+  }
+
+  /** One update: the policy loss over the groups' samples, or (arm `sft`) as many SFT batches. */
+  async #update(groups: ReadyGroup[]): Promise<Record<string, number>> {
+    const { scalars, samples } = scoreGroups(groups, this.#opts);
+    const B = this.#trainer.batchSize;
+    if (!this.#opts.sft) {
+      for (let i = samples.length - 1; i > 0; i--) {
+        const j = this.#rng.int(i + 1);
+        [samples[i], samples[j]] = [samples[j]!, samples[i]!];
+      }
+      return { ...scalars, ...await trainPolicy(this.#trainer, samples, this.#opts) };
+    }
+    const rows = this.#opts.sft.rows;
+    const losses: number[] = [];
+    for (let i = 0; i < Math.ceil(samples.length / B); i++) {
+      const batch = [];
+      while (batch.length < B) {
+        if (this.#sftOrder.length === 0) {
+          this.#sftOrder = rows.map((_, k) => k);
+          for (let k = rows.length - 1; k > 0; k--) {
+            const j = this.#rng.int(k + 1);
+            [this.#sftOrder[k], this.#sftOrder[j]] = [this.#sftOrder[j]!, this.#sftOrder[k]!];
+          }
+        }
+        batch.push(rows[this.#sftOrder.pop()!]!);
+      }
+      const m = await this.#trainer.trainStep(
+        padBatch(batch, B, this.#trainer.seqLen, this.#opts.padId),
+        this.#opts.lr,
+      );
+      losses.push(m.loss!);
+    }
+    scalars["losses/sft"] = losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length);
+    scalars["perf/samples"] = losses.length * B;
+    return scalars;
   }
 
   async #publish(): Promise<void> {
