@@ -4,7 +4,9 @@
  * repetitions; the matmul probe is the same-run yardstick of the machine's speed, and the
  * last line reports how many cores other processes used meanwhile (compute.md's runq check).
  *
- *   deno run -A bench/train.ts [--threads=2] [--reps=5]
+ *   deno run -A bench/train.ts [--threads=2] [--reps=5] [--denormals-as-zero]
+ *
+ * `--denormals-as-zero` runs every session with ORT's flush-to-zero (see SessionOptions).
  */
 import { parseArgs } from "node:util";
 import { GraphBuilder, type HostTensor, hostTensor, matMul } from "@parlmt/onnx";
@@ -35,12 +37,16 @@ async function timeReps(reps: number, warmup: number, fn: () => Promise<void>): 
   return median(ms);
 }
 
+/** Session options of every bench session. */
+let DAZ = false;
+
 async function benchTrain(threads: number, reps: number): Promise<number> {
   const B = 16, T = 256;
   const trainer = await Trainer.create(C, initWeights(C, 1), {
     batchSize: B,
     seqLen: T,
     intraOpNumThreads: threads,
+    denormalsAsZero: DAZ,
   });
   const rng = new Prng(2);
   const ids = Array.from({ length: B * T }, () => rng.int(C.vocabSize));
@@ -57,7 +63,10 @@ async function benchTrain(threads: number, reps: number): Promise<number> {
 async function benchForward(threads: number, reps: number): Promise<number> {
   const B = 16, T = 256;
   const weights = initWeights(C, 1);
-  const s = await Session.create(buildInferenceGraph(C).toBytes(), { intraOpNumThreads: threads });
+  const s = await Session.create(buildInferenceGraph(C).toBytes(), {
+    intraOpNumThreads: threads,
+    denormalsAsZero: DAZ,
+  });
   const rng = new Prng(3);
   const feeds: Record<string, HostTensor> = {
     input_ids: hostTensor(
@@ -84,7 +93,11 @@ async function benchForward(threads: number, reps: number): Promise<number> {
 }
 
 async function benchGenerate(threads: number, reps: number, batch: number): Promise<number> {
-  const dec = await Decoder.create(C, { weights: initWeights(C, 1), intraOpNumThreads: threads });
+  const dec = await Decoder.create(C, {
+    weights: initWeights(C, 1),
+    intraOpNumThreads: threads,
+    denormalsAsZero: DAZ,
+  });
   const steps = C.blockSize - 1; // one start token, then fill the context greedily
   const prompts = Array.from({ length: batch }, (_, b) => [b % C.vocabSize]);
   const ms = await timeReps(reps, 1, async () => void await dec.greedy(prompts, steps));
@@ -96,7 +109,7 @@ async function benchMatmul(threads: number, reps: number): Promise<number> {
   const N = 512;
   const g = new GraphBuilder("matmul_probe");
   g.output(matMul(g.input("a", "float32", [N, N]), g.input("b", "float32", [N, N])), "y");
-  const s = await Session.create(g.toBytes(), { intraOpNumThreads: threads });
+  const s = await Session.create(g.toBytes(), { intraOpNumThreads: threads, denormalsAsZero: DAZ });
   const a = hostTensor("float32", [N, N]);
   (a.data as Float32Array).fill(0.5);
   const feeds = { a, b: a };
@@ -121,9 +134,14 @@ function cpuSeconds(): { all: number; self: number } | null {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { threads: { type: "string", default: "2" }, reps: { type: "string", default: "5" } },
+    options: {
+      threads: { type: "string", default: "2" },
+      reps: { type: "string", default: "5" },
+      "denormals-as-zero": { type: "boolean", default: false },
+    },
     strict: true,
   });
+  DAZ = values["denormals-as-zero"];
   const threads = Number(values.threads);
   const reps = Number(values.reps);
   const fmt = (x: number) => Math.round(x).toString();

@@ -2,8 +2,11 @@
 import {
   expand,
   formatShape,
+  hostTensor,
+  matMul,
   normAxis,
   reduceSum,
+  reshape,
   sameShape,
   shapeOf,
   transpose,
@@ -47,7 +50,20 @@ export function unbroadcast(g: Value, x: Value): Value {
     throw new RangeError(`Cannot reduce gradient ${g} to the shape of ${x}: rank is lower`);
   }
   let r = g;
-  if (lead > 0) r = reduceSum(r, [...Array(lead).keys()], { keepdims: false });
+  if (lead > 0) {
+    const rows = g.shape.slice(0, lead);
+    const rest = g.shape.slice(lead);
+    const static_ = g.shape.every((d) => typeof d === "number");
+    const m = static_ ? (rows as number[]).reduce((a, b) => a * b, 1) : 0;
+    if (m >= 64 && sameShape(rest, x.shape)) {
+      // Σ over the leading axes as ones[1, M]·g[M, N]: a GEMM is much faster than ReduceSum.
+      const n = (rest as number[]).reduce((a, b) => a * b, 1);
+      const ones = hostTensor(g.dtype, [1, m]);
+      (ones.data as Float32Array).fill(1);
+      return reshape(matMul(g.graph.constant(ones), reshape(g, [m, n])), x.shape);
+    }
+    r = reduceSum(r, [...Array(lead).keys()], { keepdims: false });
+  }
   const axes: number[] = [];
   x.shape.forEach((d, i) => {
     const gd = r.shape[i];

@@ -6,6 +6,7 @@
 import { add, constantOfShape, hostTensor, shapeOf, type Value, zerosLike } from "@parlmt/onnx";
 import { sliceTape } from "./tape.ts";
 import { vjpRule } from "./vjp_rules.ts";
+import { collapseRegions } from "./custom.ts";
 import { unbroadcast } from "./_util.ts";
 
 /** Options of backward(). */
@@ -21,7 +22,8 @@ export function backward(
   opts: BackwardOptions = {},
 ): Value[] {
   const graph = target.graph;
-  const { nodes, needsGrad } = sliceTape(graph.nodes.slice(), [target], wrt);
+  const { tape, rules } = collapseRegions(graph, graph.nodes);
+  const { nodes, needsGrad } = sliceTape(tape, [target], wrt);
   const pending = new Map<Value, Value[]>();
   const push = (v: Value, g: Value) => {
     const list = pending.get(v);
@@ -42,7 +44,8 @@ export function backward(
     const grads = node.outputs.map(take);
     if (grads.every((g) => g === null)) continue;
     const needs = node.inputs.map((x) => x !== null && needsGrad.has(x));
-    const inGrads = graph.scope(`grad/${node.opType}`, () => vjpRule(node)({ node, grads, needs }));
+    const rule = rules.get(node) ?? vjpRule(node);
+    const inGrads = graph.scope(`grad/${node.opType}`, () => rule({ node, grads, needs }));
     node.inputs.forEach((x, j) => {
       if (!x || !needs[j]) return;
       const g = inGrads[j];

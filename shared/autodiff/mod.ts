@@ -2,4 +2,6 @@
 export * from "./tape.ts";
 export * from "./vjp_rules.ts";
 export * from "./backward.ts";
+export { withCustomGrad } from "./custom.ts";
+export * from "./fused.ts";
 export * from "./adamw.ts";

@@ -5,7 +5,6 @@
  * output; backward() reduces them to each input's shape.
  */
 import {
-  add,
   and,
   cast,
   concat,
@@ -32,6 +31,7 @@ import {
   sign,
   split,
   sub,
+  sum,
   transpose,
   unsqueeze,
   type Value,
@@ -53,7 +53,7 @@ export interface VjpContext {
 export type VjpRule = (ctx: VjpContext) => readonly (Value | null)[];
 
 const SQRT_2 = Math.SQRT2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 function ins(ctx: VjpContext): Value[] {
   return ctx.node.inputs as Value[];
@@ -104,6 +104,8 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
     const [a, p] = ins(c);
     return [mul(dy(c), mul(p!, pow(a!, sub(p!, 1)))), null];
   },
+  // y = Σ xs: dxs = dy
+  Sum: (c) => ins(c).map(() => dy(c)),
   // y = -x: dx = -dy
   Neg: (c) => [neg(dy(c))],
   // y = x: dx = dy
@@ -135,10 +137,12 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
     if (a && a.kind === "string" && a.value !== "none") {
       throw new RangeError(`Cannot differentiate Gelu with approximate="${a.value}"`);
     }
+    // With u = x/√2: Φ(x) + x·φ(x) = ½·(1 + erf(u) + (2/√π)·u / e^(u²)); e^(u²) = ∞ gives 0.
     const x = ins(c)[0]!;
-    const cdf = mul(add(erf(div(x, SQRT_2)), 1), 0.5);
-    const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
-    return [mul(dy(c), add(cdf, mul(x, pdf)))];
+    const u = mul(x, 1 / SQRT_2);
+    const tail = div(mul(u, TWO_OVER_SQRT_PI), exp(mul(u, u)));
+    const twice = sum([erf(u), tail, scalar(x, 1)]);
+    return [mul(mul(dy(c), 0.5), twice)];
   },
   // y = softmax(x): dx = y·(dy - Σ dy·y)
   Softmax: (c) => {

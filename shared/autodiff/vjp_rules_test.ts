@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import * as op from "@parlmt/onnx";
 import { GraphBuilder, int64 } from "@parlmt/onnx";
-import { checkGrad, rand } from "@parlmt/ort";
+import { checkGrad, rand, Session } from "@parlmt/ort";
 import { backward } from "./backward.ts";
+import { attention, logSoftmaxGather } from "./fused.ts";
 
 const D = "float64" as const;
 
@@ -13,6 +14,12 @@ Deno.test("VJP Add/Sub/Mul/Div with broadcasting match finite differences", asyn
   await checkGrad(([x, y]) => op.sub(x!, y!), [a, b]);
   await checkGrad(([x, y]) => op.mul(x!, y!), [a, b]);
   await checkGrad(([x, y]) => op.div(x!, y!), [a, b]);
+});
+
+Deno.test("VJP bias gradients over many leading rows (GEMM reduction) match finite differences", async () => {
+  await checkGrad(([x, b]) => op.add(x!, b!), [rand(D, [8, 16, 5], 31), rand(D, [5], 32)]);
+  await checkGrad(([x, b]) => op.mul(x!, b!), [rand(D, [4, 32, 2, 3], 33), rand(D, [2, 3], 34)]);
+  await checkGrad(([x]) => op.sum([x!, 1, op.mul(x!, x!)]), [rand(D, [3, 4], 35)]);
 });
 
 Deno.test("VJP MatMul (batched, weight) and Gemm match finite differences", async () => {
@@ -153,4 +160,54 @@ Deno.test("backward() names the op when a VJP rule is missing", () => {
   const x = g.input("x", "float32", [2, 3]);
   const y = op.reduceMax(x, [1]);
   assert.throws(() => backward(op.sumAll(y), [x]), /ReduceMax/);
+});
+
+Deno.test("fused logSoftmaxGather VJP matches finite differences", async () => {
+  const logits = rand(D, [2, 3, 5], 26, -2, 2);
+  const t = int64([2, 3], [1, 4, 0, 0, 2, 2]);
+  await checkGrad(([l, i]) => logSoftmaxGather(l!, i!).logp, [logits, t]);
+  // Both outputs used: log p(target) and an entropy term on the log-softmax.
+  await checkGrad(([l, i]) => {
+    const { logp, lsm } = logSoftmaxGather(l!, i!);
+    const ent = op.reduceSum(op.mul(op.exp(lsm), lsm), [-1], { keepdims: false });
+    return op.add(op.mul(logp, 0.7), ent);
+  }, [logits, t]);
+  await checkGrad(([l, i]) => logSoftmaxGather(l!, i!).lsm, [logits, t]);
+});
+
+/** A `[T, T]` causal bias (0 on and below the diagonal, -1e9 above) of dtype D. */
+function causal(T: number, keys = T): op.HostTensor {
+  const b = op.hostTensor(D, [T, keys]);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < keys; j++) b.data[i * keys + j] = -1e9;
+  return b;
+}
+
+Deno.test("fused attention VJP matches finite differences (plain and query-blocked)", async () => {
+  const q = rand(D, [2, 2, 6, 3], 27);
+  const k = rand(D, [2, 2, 6, 3], 28);
+  const v = rand(D, [2, 2, 6, 3], 29);
+  const bias = rand(D, [6, 6], 30, -1, 0); // a soft, non-causal bias
+  await checkGrad(([a, b, c]) => attention(a!, b!, c!, a!.graph.constant(bias), { scale: 0.6 }), [
+    q,
+    k,
+    v,
+  ]);
+  for (const queryBlocks of [1, 2, 4, 6]) {
+    await checkGrad(
+      ([a, b, c]) =>
+        attention(a!, b!, c!, a!.graph.constant(causal(6)), { scale: 0.6, queryBlocks }),
+      [q, k, v],
+    );
+  }
+  // Blocked and plain forward agree.
+  const g = new GraphBuilder();
+  const [a, b, c] = [q, k, v].map((t, i) => g.input(`x${i}`, D, t.dims));
+  const bias6 = g.constant(causal(6));
+  g.output(attention(a!, b!, c!, bias6, { scale: 0.6 }), "plain");
+  g.output(attention(a!, b!, c!, bias6, { scale: 0.6, queryBlocks: 3 }), "blocked");
+  const s = await Session.create(g.toBytes(), { intraOpNumThreads: 1 });
+  const r = await s.run({ x0: q, x1: k, x2: v });
+  await s.dispose();
+  const [p, bl] = [r.plain!.data as Float64Array, r.blocked!.data as Float64Array];
+  p.forEach((x, i) => assert.ok(Math.abs(x - bl[i]!) < 1e-12, `o[${i}] ${x} vs ${bl[i]}`));
 });

@@ -2,6 +2,7 @@
  * The decoder forward pass on graph values (GPT-2 block: pre-LayerNorm, fused QKV, learned
  * positions, untied LM head). Training, inference and logprob graphs all call this.
  */
+import { attention as attentionCore } from "@parlmt/autodiff";
 import {
   add,
   concat,
@@ -9,11 +10,9 @@ import {
   gelu,
   layerNorm,
   matMul,
-  mul,
   relu,
   reshape,
   silu,
-  softmax,
   split,
   transpose,
   type Value,
@@ -39,6 +38,11 @@ export interface ForwardInputs {
   readonly attnBias: Value;
   /** Per-layer cache of earlier positions; omitted in training (no past). */
   readonly past?: readonly LayerCache[];
+  /**
+   * Query blocks of the attention when `attnBias` is a constant `[T, T]` mask (training): each
+   * block only multiplies the keys it may attend, skipping the causal upper triangle. @default 1
+   */
+  readonly attnQueryBlocks?: number;
 }
 
 /** Outputs of decoderForward(). */
@@ -82,6 +86,7 @@ export function decoderForward(
         p(pre + "attn.c_proj.bias"),
         inp.attnBias,
         inp.past?.[l],
+        inp.attnQueryBlocks ?? 1,
       );
     });
     x = add(x, y);
@@ -111,6 +116,7 @@ function attention(
   bProj: Value,
   bias: Value,
   past: LayerCache | undefined,
+  queryBlocks: number,
 ): { y: Value; cache: LayerCache } {
   const [B, T] = h.shape;
   const H = c.nHead;
@@ -124,9 +130,9 @@ function attention(
     kh = concat([past.key, kh], 2); // [B, H, P+T, D]
     vh = concat([past.value, vh], 2);
   }
-  const qh = mul(heads(q!), 1 / Math.sqrt(D));
-  const att = softmax(add(matMul(qh, transpose(kh, [0, 1, 3, 2])), bias)); // [B, H, T, P+T]
-  const o = transpose(matMul(att, vh), [0, 2, 1, 3]); // [B, T, H, D]
+  // softmax(q·kᵀ/√D + bias)·v  [B, H, T, D], with a fused backward
+  const att = attentionCore(heads(q!), kh, vh, bias, { scale: 1 / Math.sqrt(D), queryBlocks });
+  const o = transpose(att, [0, 2, 1, 3]); // [B, T, H, D]
   const y = add(matMul(reshape(o, [B!, T!, c.nEmbd]), wProj), bProj); // [B, T, C]
   return { y, cache: { key: kh, value: vh } };
 }

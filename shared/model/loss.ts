@@ -1,4 +1,5 @@
 /** Losses on graph values: per-token logprobs, masked cross-entropy and the PPO-style policy loss. */
+import { logSoftmaxGather } from "@parlmt/autodiff";
 import {
   add,
   and,
@@ -6,27 +7,25 @@ import {
   clip,
   div,
   exp,
-  gatherElements,
   greater,
   less,
-  logSoftmax,
   max,
   min,
   mul,
   neg,
   or,
   reduceSum,
-  squeeze,
   sub,
   sumAll,
-  unsqueeze,
   type Value,
 } from "@parlmt/onnx";
 
-/** log p(target) per token `[B, T]` and the log-softmax `[B, T, V]`. */
+/**
+ * log p(target) per token `[B, T]` and the log-softmax `[B, T, V]`, with the fused
+ * softmax-minus-one-hot backward.
+ */
 export function tokenLogprobs(logits: Value, targets: Value): { logp: Value; logSoftmax: Value } {
-  const lsm = logSoftmax(logits); // [B, T, V]
-  const logp = squeeze(gatherElements(lsm, unsqueeze(targets, [-1]), { axis: 2 }), [-1]);
+  const { logp, lsm } = logSoftmaxGather(logits, targets);
   return { logp, logSoftmax: lsm };
 }
 

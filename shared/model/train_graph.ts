@@ -25,6 +25,8 @@ export interface TrainGraphOptions {
   readonly objective?: Objective;
   /** AdamW hyperparameters. */
   readonly adamw?: AdamWOptions;
+  /** Causal attention in this many query blocks (skips the masked triangle). @default 4 */
+  readonly attentionBlocks?: number;
 }
 
 /** Input/output naming of the training graph. */
@@ -57,6 +59,7 @@ export const OBJECTIVE_OUTPUTS = {
 /** Builds the training-step graph. Inputs: weights, moments, batch, `lr`, `step` (1-based). */
 export function buildTrainGraph(c: ModelConfig, opts: TrainGraphOptions): GraphBuilder {
   const { batchSize: B, seqLen: T, objective = { kind: "sft" }, adamw = {} } = opts;
+  const attnQueryBlocks = Math.max(1, Math.min(opts.attentionBlocks ?? 4, T));
   if (!Number.isInteger(B) || B < 1) throw new RangeError(`Cannot build train graph: batch ${B}`);
   if (!Number.isInteger(T) || T < 1 || T > c.blockSize) {
     throw new RangeError(`Cannot build train graph: seqLen ${T} (blockSize ${c.blockSize})`);
@@ -79,6 +82,7 @@ export function buildTrainGraph(c: ModelConfig, opts: TrainGraphOptions): GraphB
     inputIds: batch.get("input_ids")!,
     positionIds: positions,
     attnBias: staticCausalBias(params[0]!, T),
+    attnQueryBlocks,
   });
   const targets = batch.get("targets")!;
   const mask = batch.get("loss_mask")!;

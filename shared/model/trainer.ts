@@ -116,7 +116,7 @@ export class Trainer {
         );
       }
       feeds[name] = name === "input_ids" || name === "targets"
-        ? hostTensor("int64", [B, T], BigInt64Array.from(Array.from(src, (x) => BigInt(x))))
+        ? hostTensor("int64", [B, T], toInt64(src))
         : hostTensor("float32", [B, T], Float32Array.from(src));
     }
     for (const s of paramSpecs(this.config)) {
@@ -142,4 +142,10 @@ export class Trainer {
   async dispose(): Promise<void> {
     await this.#session.dispose();
   }
+}
+
+function toInt64(src: ArrayLike<number>): BigInt64Array {
+  const out = new BigInt64Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i]!);
+  return out;
 }

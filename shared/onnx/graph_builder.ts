@@ -199,6 +199,9 @@ export class GraphBuilder {
 
   /** The model as a generated `ModelProto` message. */
   toModel(metadata: Readonly<Record<string, string>> = {}): ModelProto {
+    // Initializers no node reads (e.g. constants a fused op replaced) are left out.
+    const used = new Set<string>(this.#outputs.map((v) => v.name));
+    for (const n of this.nodes) for (const x of n.inputs) if (x) used.add(x.name);
     const graph = create(GraphProtoSchema, {
       name: this.name,
       node: this.nodes.map((n, i) =>
@@ -211,7 +214,9 @@ export class GraphBuilder {
           attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
         })
       ),
-      initializer: [...this.#initializers].map(([name, t]) => tensorProto(name, t)),
+      initializer: [...this.#initializers].filter(([name]) => used.has(name)).map(([name, t]) =>
+        tensorProto(name, t)
+      ),
       input: this.#inputs.map(valueInfo),
       output: this.#outputs.map(valueInfo),
     });

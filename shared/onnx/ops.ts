@@ -44,6 +44,17 @@ function asValue(like: Value, x: Value | number): Value {
 export function add(a: Value, b: Value | number): Value {
   return binary("Add", a, asValue(a, b));
 }
+/** Elementwise sum of several tensors (ONNX Sum), broadcasting. */
+export function sum(xs: readonly (Value | number)[]): Value {
+  const like = xs.find((x): x is Value => typeof x !== "number");
+  if (!like) throw new RangeError("Cannot sum only numbers: one tensor is needed");
+  const vs = xs.map((x) => asValue(like, x));
+  for (const v of vs) {
+    if (v.dtype !== like.dtype) throw new TypeError(`Cannot apply Sum to ${like} and ${v}`);
+  }
+  const shape = vs.reduce<Dim[]>((s, v) => broadcastShapes(s, v.shape, "Sum"), []);
+  return like.graph.node("Sum", vs, [{ dtype: like.dtype, shape }])[0]!;
+}
 /** a - b, broadcasting. */
 export function sub(a: Value, b: Value | number): Value {
   return binary("Sub", a, asValue(a, b));

@@ -13,6 +13,14 @@ export interface SessionOptions {
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
   /** Enable ORT's profiler, writing a JSON trace to files starting with this prefix. */
   profileFilePrefix?: string;
+  /**
+   * Flush denormal floats to zero in ORT's kernels (FTZ/DAZ). A softmax over rows masked with a
+   * large negative bias (the causal mask) otherwise spends most of its time on denormals. ORT
+   * sets the flags on its pool threads, and on the calling thread only for the process's first
+   * session: the JS main thread then flushes denormals too (`String(5e-324)` gives "0"), so
+   * decide once per process, at its first session. @default false
+   */
+  denormalsAsZero?: boolean;
 }
 
 /** An onnxruntime inference session over host tensors. */
@@ -36,6 +44,7 @@ export class Session {
       executionMode: "sequential",
       graphOptimizationLevel,
       ...(profileFilePrefix ? { enableProfiling: true, profileFilePrefix } : {}),
+      ...(opts.denormalsAsZero ? { extra: { session: { set_denormal_as_zero: "1" } } } : {}),
     });
     return new Session(session);
   }
