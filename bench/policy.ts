@@ -30,6 +30,11 @@ import { buildStepGraph, STEP_NAMES } from "../services/policy-inference/step_gr
 import { canaryMeta } from "../services/policy-inference/weights_swap.ts";
 
 const PROMPT_TOKENS = 16;
+/** The server's stderr file when its loop is profiled (PARLMT_POLICY_PROFILE=1). */
+const PROFILE = Deno.env.get("PARLMT_POLICY_PROFILE") === "1"
+  ? Deno.env.get("PARLMT_POLICY_PROFILE_FILE") ?? "/tmp/parlmt-policy-profile.log"
+  : "";
+let bareOrtMs = 0;
 const NEW_TOKENS = 64;
 const CONCURRENCY = [1, 8, 32];
 /** The reference model of compute.md (2 layers, width 128, vocab 512, context 256). */
@@ -76,7 +81,9 @@ async function bareStep(session: Session, B: number): Promise<{ rate: number; ou
         feeds[name] = hostTensor("float32", [B, H, C, D], C ? cache[i] : new Float32Array(0));
       }
     }
+    const t0 = performance.now();
     const res = await session.run(feeds);
+    bareOrtMs += performance.now() - t0;
     for (let l = 0; l < Lyr; l++) {
       for (
         const [i, name] of [[2 * l, STEP_NAMES.newKey(l)], [
@@ -116,26 +123,39 @@ async function bare(decoder: Decoder, B: number): Promise<{ rate: number; out: n
   return { rate: out.flat().length / s, out };
 }
 
+/**
+ * Served throughput at steady load: `C` clients each send `rounds` requests, the next as soon as
+ * the last one answers (as rollout actors do). The rate counts the responses received while all
+ * C were in flight and the first round was over (requests spread out over their different
+ * lengths): from the last client's first answer to the first client's last answer, over that
+ * time. The first round (all C arriving at once) and the drain at the end are not counted.
+ */
 async function served(
   client: ReturnType<typeof createClient<typeof PolicyService>>,
   C: number,
   rounds: number,
 ): Promise<number> {
-  const start = performance.now();
+  const done: { t: number; n: number }[][] = await Promise.all(
+    Array.from({ length: C }, async (_, i) => {
+      const seen: { t: number; n: number }[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const res = await client.generate({
+          params: {
+            prompt: { case: "tokens", value: { tokenIds: prompt(i + r * C) } },
+            // 48..80 new tokens (mean 64): requests finish at different steps, as in rollouts.
+            sampling: { maxTokens: 48 + ((i * 7 + r * 13) % 33) },
+          },
+        });
+        seen.push({ t: performance.now(), n: res.generation!.tokenIds.length });
+      }
+      return seen;
+    }),
+  );
+  const from = Math.max(...done.map((d) => d[0]!.t));
+  const until = Math.min(...done.map((d) => d.at(-1)!.t));
   let tokens = 0;
-  await Promise.all(Array.from({ length: C }, async (_, i) => {
-    for (let r = 0; r < rounds; r++) {
-      const res = await client.generate({
-        params: {
-          prompt: { case: "tokens", value: { tokenIds: prompt(i + r * C) } },
-          // 48..80 new tokens (mean 64): requests finish at different steps, as in rollouts.
-          sampling: { maxTokens: 48 + ((i * 7 + r * 13) % 33) },
-        },
-      });
-      tokens += res.generation!.tokenIds.length;
-    }
-  }));
-  return tokens / ((performance.now() - start) / 1000);
+  for (const d of done) for (const { t, n } of d) if (t > from && t <= until) tokens += n;
+  return tokens / ((until - from) / 1000);
 }
 
 async function chatRate(
@@ -175,6 +195,8 @@ async function main(): Promise<void> {
   await using nats = await startNatsServer();
   await using svc = await spawnService("policy-inference", {
     args: ["--nats-url", nats.url, "--tokenizer", `${dir}/tokenizer.json`, "--max-batch", "32"],
+    // PARLMT_POLICY_PROFILE=1: the server's loop timings (profile.ts) go to this file.
+    ...(PROFILE ? { stderr: { file: PROFILE } } : {}),
   });
   const nc = await connectNats(nats.url);
   const client = createClient(PolicyService, svc.address);
@@ -191,7 +213,7 @@ async function main(): Promise<void> {
         paramCount(CONFIG)
       } params (2 layers, width 128, vocab 512); prompt ${PROMPT_TOKENS} tokens, ${NEW_TOKENS} new tokens per request on average, greedy; best of 3`,
     );
-    await served(client, 4, 1); // warm up every side
+    await served(client, 4, 2); // warm up every side
     const same = JSON.stringify((await bare(decoder, 4)).out) ===
       JSON.stringify((await bareStep(stepSession, 4)).out);
     if (!same) throw new Error("The two bare loops disagree on the greedy tokens");
@@ -201,10 +223,21 @@ async function main(): Promise<void> {
       const b: number[] = [];
       const bs: number[] = [];
       for (let rep = 0; rep < 3; rep++) {
-        // Each client sends its next request as soon as the last one answers (steady load).
-        s.push(await served(client, C, C === 1 ? 6 : 4));
+        // Each client sends its next request as soon as the last one answers (steady load,
+        // C requests always in flight), measured after the first round and before the drain.
+        s.push(await served(client, C, 8));
         b.push((await bare(decoder, C)).rate);
+        bareOrtMs = 0;
+        const t0 = performance.now();
         bs.push((await bareStep(stepSession, C)).rate);
+        if (PROFILE) {
+          const ms = performance.now() - t0;
+          console.error(
+            `[bare step C=${C}] wall ${ms.toFixed(0)} ms, ${NEW_TOKENS} runs, ORT ${
+              (bareOrtMs / NEW_TOKENS * 1000).toFixed(0)
+            } µs/run (${(100 * bareOrtMs / ms).toFixed(0)}%)`,
+          );
+        }
       }
       // Best of 3 on every side: the machine is shared and noisy. The reference is the faster
       // of the two bare loops (the Hugging Face interface, and the step graph the server uses).

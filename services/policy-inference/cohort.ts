@@ -4,10 +4,15 @@
  */
 import type { Engine, StepResult } from "./engine.ts";
 import { SlotCache } from "./kv_slots.ts";
+import type { LoopProfile } from "./profile.ts";
 import type { Row, RowOutput } from "./row.ts";
 
 /** Prefills `rows` (no cache yet) in one step; sets their caches and lengths. */
-export async function prefill(engine: Engine, rows: readonly Row[]): Promise<StepResult> {
+export async function prefill(
+  engine: Engine,
+  rows: readonly Row[],
+  prof?: LoopProfile,
+): Promise<StepResult> {
   const { nLayer, nKvHead: H, headDim: D } = engine.shape;
   const B = rows.length;
   const S = Math.max(...rows.map((r) => r.job.promptIds.length));
@@ -21,6 +26,7 @@ export async function prefill(engine: Engine, rows: readonly Row[]): Promise<Ste
       positions[b * S + t] = BigInt(t);
     }
   });
+  const t0 = prof ? performance.now() : 0;
   const res = await engine.step({
     B,
     S,
@@ -30,6 +36,11 @@ export async function prefill(engine: Engine, rows: readonly Row[]): Promise<Ste
     pastBias: new Float32Array(0),
     past: Array.from({ length: 2 * nLayer }, () => new Float32Array(0)),
   });
+  if (prof) {
+    prof.prefillOrtMs += performance.now() - t0;
+    prof.prefillRuns++;
+    prof.prefillRows += B;
+  }
   rows.forEach((row, b) => {
     const L = row.job.promptIds.length;
     const kv = B === 1 && L === S ? res.fresh : res.fresh.map((src) => {
@@ -52,6 +63,8 @@ export class Cohort {
   /** The row of each slot. */
   readonly rows: Row[] = [];
   readonly cache: SlotCache;
+  #ids = new BigInt64Array(0);
+  #positions = new BigInt64Array(0);
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -84,21 +97,35 @@ export class Cohort {
   }
 
   /** One decode step of every row; a failed step rejects the rows. */
-  async step(out: RowOutput): Promise<void> {
+  async step(out: RowOutput, prof?: LoopProfile): Promise<void> {
     const { engine, rows, cache } = this;
     const B = rows.length;
     if (B === 0) return;
+    const tp = prof ? performance.now() : 0;
     cache.reserve(1);
-    const ids = new BigInt64Array(B);
-    const positions = new BigInt64Array(B);
+    if (this.#ids.length < B) {
+      this.#ids = new BigInt64Array(2 * B);
+      this.#positions = new BigInt64Array(2 * B);
+    }
+    // Views of buffers kept across steps (the run reads them before it resolves).
+    const ids = this.#ids.subarray(0, B);
+    const positions = this.#positions.subarray(0, B);
+    const lengths = cache.lengths;
     for (let b = 0; b < B; b++) {
       ids[b] = BigInt(rows[b]!.next);
-      positions[b] = BigInt(cache.lengths[b]!);
+      positions[b] = BigInt(lengths[b]!);
     }
     const { past, bias } = cache.views();
     let res;
+    const t0 = prof ? performance.now() : 0;
+    if (prof) prof.preMs += t0 - tp;
     try {
       res = await engine.step({ B, S: 1, C: cache.capacity, ids, positions, pastBias: bias, past });
+      if (prof) {
+        prof.decodeOrtMs += performance.now() - t0;
+        prof.decodeRuns++;
+        prof.decodeRows += B;
+      }
     } catch (err) {
       for (const r of rows) {
         if (!r.done) {
@@ -108,13 +135,19 @@ export class Cohort {
       }
       return;
     }
+    const ta = prof ? performance.now() : 0;
     cache.append(res.fresh, 1);
+    const tb = prof ? performance.now() : 0;
     const V = engine.shape.vocabSize;
     const lse = res.logsumexp;
     for (let b = 0; b < B; b++) {
       const r = rows[b]!;
       r.length++;
       if (!r.done) out.emit(r, res.logits, b * V, engine, lse?.[b]);
+    }
+    if (prof) {
+      prof.appendMs += tb - ta;
+      prof.emitMs += performance.now() - tb;
     }
   }
 }

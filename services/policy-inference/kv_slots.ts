@@ -126,20 +126,26 @@ export class SlotCache {
     const { H, D } = this;
     const C = this.#C;
     const B = this.size;
-    this.#kv.forEach((dst, i) => {
+    const lengths = this.lengths;
+    const n = S * D;
+    for (let i = 0; i < this.tensors; i++) {
+      const dst = this.#kv[i]!;
       const src = fresh[i]!;
       for (let b = 0; b < B; b++) {
-        const L = this.lengths[b]!;
+        const L = lengths[b]!;
         for (let h = 0; h < H; h++) {
-          const from = (b * H + h) * S * D;
-          dst.set(src.subarray(from, from + S * D), ((b * H + h) * C + L) * D);
+          // A plain loop: for a few dozen floats it beats subarray() + set().
+          const from = (b * H + h) * n;
+          const to = ((b * H + h) * C + L) * D;
+          for (let j = 0; j < n; j++) dst[to + j] = src[from + j]!;
         }
       }
-    });
+    }
+    const bias = this.#bias;
     for (let b = 0; b < B; b++) {
-      const L = this.lengths[b]!;
-      this.#bias.fill(0, b * C + L, b * C + L + S);
-      this.lengths[b] = L + S;
+      const L = lengths[b]!;
+      for (let j = b * C + L; j < b * C + L + S; j++) bias[j] = 0;
+      lengths[b] = L + S;
     }
   }
 

@@ -66,3 +66,36 @@ Deno.test("SlotCache appends new keys and values in place and grows its capacity
   assert.equal(cache.capacity, 32);
   assert.deepEqual(cache.extract(0), r1);
 });
+
+Deno.test("SlotCache appends several tokens per row after rows of different lengths", () => {
+  const cache = new SlotCache(1, H, D);
+  const rows = [row(3, 1), row(1, 2)];
+  for (const r of rows) cache.add(r);
+  const S = 2;
+  cache.reserve(S);
+  const fresh = [0, 1].map((i) =>
+    Float32Array.from({ length: 2 * H * S * D }, (_, k) => -(i * 500 + k + 1))
+  );
+  cache.append(fresh, S);
+  assert.deepEqual(cache.lengths, [5, 3]);
+  rows.forEach((r, b) => {
+    const got = cache.extract(b);
+    const L = r.length;
+    for (let i = 0; i < 2; i++) {
+      for (let h = 0; h < H; h++) {
+        const head = got.kv[i]!.subarray(h * (L + S) * D, (h + 1) * (L + S) * D);
+        assert.deepEqual(
+          Array.from(head.subarray(0, L * D)),
+          Array.from(r.kv[i]!.subarray(h * L * D, (h + 1) * L * D)),
+        );
+        assert.deepEqual(
+          Array.from(head.subarray(L * D)),
+          Array.from(fresh[i]!.subarray((b * H + h) * S * D, (b * H + h + 1) * S * D)),
+        );
+      }
+    }
+    const { bias } = cache.views();
+    const C = cache.capacity;
+    assert.deepEqual([bias[b * C + L + S - 1], bias[b * C + L + S]], [0, MASKED]);
+  });
+});

@@ -20,6 +20,7 @@ import {
   type GenerationResult,
   type TextCodec,
 } from "./generation.ts";
+import { LoopProfile, PROFILE_ON } from "./profile.ts";
 import { newRow, type Row, RowOutput } from "./row.ts";
 
 export type {
@@ -81,6 +82,7 @@ export class Scheduler {
   #pending: { engine: Engine; installed: () => void }[] = [];
   #loop: Promise<void> | null = null;
   #closed = false;
+  #prof: LoopProfile | undefined;
 
   constructor(opts: SchedulerOptions = {}) {
     const { maxBatch = 32, maxQueue = 256, retainVersions = 1, codec, eosIds = [] } = opts;
@@ -169,16 +171,40 @@ export class Scheduler {
   }
 
   async #run(): Promise<void> {
+    const prof = PROFILE_ON ? new LoopProfile() : undefined;
+    this.#prof = prof;
+    const tokens0 = this.tokensGenerated;
     while (this.#queue.length > 0 || this.#active.length > 0) {
+      const t0 = prof ? performance.now() : 0;
+      const steps0 = this.steps;
       this.#applyPending();
       this.#active = this.#active.filter((r) => !r.done);
       await this.#admit();
+      const t1 = prof ? performance.now() : 0;
       await this.#step();
+      const t2 = prof ? performance.now() : 0;
       await this.#disposeUnused();
       this.onStep?.();
+      const t3 = prof ? performance.now() : 0;
       // Let I/O (new requests, cancellations, swaps) in between steps; setImmediate runs
-      // after pending I/O callbacks, without the timer clamp of setTimeout.
-      await new Promise((r) => setImmediate(r));
+      // after pending I/O callbacks, without the timer clamp of setTimeout. A session run
+      // already starts from a setImmediate of its own (onnxruntime-node), so an iteration
+      // that ran one has let I/O in once: a second turn would only add latency.
+      if (this.steps === steps0) await new Promise((r) => setImmediate(r));
+      if (prof) {
+        const t4 = performance.now();
+        prof.admitMs += t1 - t0;
+        prof.decodeJsMs += t2 - t1;
+        prof.otherMs += t3 - t2;
+        prof.yieldMs += t4 - t3;
+      }
+    }
+    if (prof) {
+      prof.tokens = this.tokensGenerated - tokens0;
+      prof.decodeJsMs -= prof.decodeOrtMs;
+      prof.admitMs -= prof.prefillOrtMs;
+      prof.prefillJsMs = 0;
+      console.error(prof.summary());
     }
     this.#cohorts = [];
     this.#joining = [];
@@ -247,7 +273,7 @@ export class Scheduler {
   async #prefill(engine: Engine, list: { q: Queued; row: Row }[]): Promise<void> {
     let res;
     try {
-      res = await prefill(engine, list.map((j) => j.row));
+      res = await prefill(engine, list.map((j) => j.row), this.#prof);
     } catch (err) {
       for (const { q } of list) q.reject(err);
       return;
@@ -308,7 +334,7 @@ export class Scheduler {
     }
     this.#cohorts = [...byEngine.values()];
     for (const c of this.#cohorts) {
-      await c.step(this.#out);
+      await c.step(this.#out, this.#prof);
       this.steps++;
     }
   }
