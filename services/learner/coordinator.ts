@@ -235,7 +235,19 @@ export class Coordinator {
     this.#ready.push(...this.#leases.takeCompleted());
   }
 
-  async #persist(): Promise<void> {
+  /**
+   * Writes the lease state. Calls are serialised: overlapping writers (a lease RPC and the
+   * training loop taking groups) once shared one temp file, and the second rename failed.
+   */
+  #persist(): Promise<void> {
+    const next = this.#persisting.catch(() => {}).then(() => this.#writeState());
+    this.#persisting = next;
+    return next;
+  }
+
+  #persisting: Promise<void> = Promise.resolve();
+
+  async #writeState(): Promise<void> {
     const state: PersistedState = { cursor: this.#cursor, leases: this.#leases.snapshot() };
     const tmp = `${this.#statePath}.tmp`;
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });

@@ -89,9 +89,13 @@ if (import.meta.main) {
           logger,
         )
         : undefined;
-      const training = loop?.run(signal).catch((err) =>
-        logger.error("Training failed", { error: err })
-      );
+      const training = loop?.run(signal).catch((err) => {
+        // A learner that cannot train must not go on accepting rollouts: stop with an error
+        // so a supervisor restarts it (it resumes from its checkpoint, nothing is lost).
+        logger.error("Training failed; shutting down", { error: err });
+        Deno.exitCode = 1;
+        Deno.kill(Deno.pid, "SIGTERM");
+      });
       server.add(
         LearnerService,
         learnerService(config, state, coordinator, () => BigInt(loop?.step ?? 0)),
