@@ -12,6 +12,14 @@ import { type TestModel, testModel } from "../services/policy-inference/_test_mo
 import { DEFAULT_GEN_OPTIONS, generateTask } from "../services/synthesis/generate_tasks.ts";
 import { taskToProto } from "../services/synthesis/to_proto.ts";
 
+/** A loopback port that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
 /** A running rig; disposing it stops every process and removes its folder. */
 export interface RolloutRig {
   dir: string;
@@ -23,6 +31,10 @@ export interface RolloutRig {
   policy: SpawnedService;
   /** Publishes the rig model's weights as `version` (with its canary) on the bus. */
   publish(version: number): Promise<void>;
+  /** Learner flags for this rig (NATS, data dir, task file, group size, default 2), then `extra`. */
+  learnerArgs(extra?: string[], groupSize?: number): string[];
+  /** Actor flags for this rig's env and policy and the learner at `learner`, then `extra`. */
+  actorArgs(learner: string, id: string, extra?: string[]): string[];
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -78,6 +90,28 @@ export async function startRolloutRig(
           await nc.close();
         }
       },
+      learnerArgs: (extra = [], groupSize = 2) => [
+        "--nats-url",
+        nats.url,
+        "--data-dir",
+        `${dir}/learner`,
+        "--tasks-file",
+        tasksFile,
+        "--group-size",
+        String(groupSize),
+        ...extra,
+      ],
+      actorArgs: (learner, id, extra = []) => [
+        "--learner-address",
+        learner,
+        "--env-address",
+        env.address,
+        "--policy-address",
+        policy.address,
+        "--actor-id",
+        id,
+        ...extra,
+      ],
       async [Symbol.asyncDispose]() {
         for (const p of started.reverse()) await p[Symbol.asyncDispose]();
         await Deno.remove(dir, { recursive: true });

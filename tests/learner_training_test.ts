@@ -20,15 +20,7 @@ Deno.test({
     await using rig = await startRolloutRig(5, 4, { minTurns: 1, maxTurns: 2 });
     const { dir } = rig;
     await Deno.writeFile(`${dir}/init.safetensors`, rig.model.blob(0));
-    const learnerArgs = [
-      "--nats-url",
-      rig.nats.url,
-      "--data-dir",
-      `${dir}/learner`,
-      "--tasks-file",
-      rig.tasksFile,
-      "--group-size",
-      "2",
+    const learnerArgs = rig.learnerArgs([
       "--init-model",
       `${dir}/init.safetensors`,
       "--train-batch-size",
@@ -39,7 +31,7 @@ Deno.test({
       "0.001",
       "--checkpoint-every",
       "1",
-    ];
+    ]);
     const learnerEnv = { LEARNER_FILTER_ZERO_VARIANCE: "false" };
     const startLearner = () =>
       spawnService("learner", {

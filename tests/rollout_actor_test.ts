@@ -20,29 +20,12 @@ Deno.test({
     await using rig = await startRolloutRig(3, 2, { minTurns: 1, maxTurns: 2 });
     const { dir } = rig;
     await using learner = await spawnService("learner", {
-      args: [
-        "--nats-url",
-        rig.nats.url,
-        "--data-dir",
-        `${dir}/learner`,
-        "--tasks-file",
-        rig.tasksFile,
-        "--group-size",
-        "2",
-      ],
+      args: rig.learnerArgs(),
     });
     await rig.publish(1);
 
     const actor = await spawnService("rollout-actor", {
-      args: [
-        "--learner-address",
-        learner.address,
-        "--env-address",
-        rig.env.address,
-        "--policy-address",
-        rig.policy.address,
-        "--actor-id",
-        "actor-test",
+      args: rig.actorArgs(learner.address, "actor-test", [
         "--max-episodes",
         "4",
         "--concurrency",
@@ -51,7 +34,7 @@ Deno.test({
         "12",
         "--temperature",
         "1",
-      ],
+      ]),
       stderr: { file: `${dir}/actor.log` },
     });
     const timeout = setTimeout(() => actor.stop("SIGKILL"), 120_000);

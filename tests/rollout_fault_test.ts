@@ -18,36 +18,11 @@ Deno.test({
     await using rig = await startRolloutRig(11, 3, { minTurns: 2, maxTurns: 3 });
     const { dir } = rig;
     await using learner = await spawnService("learner", {
-      args: [
-        "--nats-url",
-        rig.nats.url,
-        "--data-dir",
-        `${dir}/learner`,
-        "--tasks-file",
-        rig.tasksFile,
-        "--group-size",
-        "2",
-        "--epochs",
-        "1",
-        "--lease-ttl-ms",
-        "1500",
-      ],
+      args: rig.learnerArgs(["--epochs", "1", "--lease-ttl-ms", "1500"]),
     });
     await rig.publish(1);
-    const actorArgs = (id: string) => [
-      "--learner-address",
-      learner.address,
-      "--env-address",
-      rig.env.address,
-      "--policy-address",
-      rig.policy.address,
-      "--actor-id",
-      id,
-      "--concurrency",
-      "3",
-      "--max-tokens",
-      "48",
-    ];
+    const actorArgs = (id: string) =>
+      rig.actorArgs(learner.address, id, ["--concurrency", "3", "--max-tokens", "48"]);
     const status = createClient(LearnerService, learner.address);
     try {
       // The first actor takes leases, then dies mid-episode.

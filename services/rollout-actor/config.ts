@@ -51,6 +51,12 @@ export const ACTOR_CONFIG_SPEC = {
     min: 0,
   },
   rpcTimeoutMs: { type: "integer", default: 120_000, doc: "Deadline of each RPC", min: 100 },
+  learnerBackoffMaxMs: {
+    type: "integer",
+    default: 5000,
+    doc: "Longest wait between retries of a learner call that found it unavailable",
+    min: 10,
+  },
 } as const;
 
 /** The resolved configuration. */
