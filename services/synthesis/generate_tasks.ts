@@ -56,7 +56,19 @@ export interface GenOptions {
    * 0 (the default) lists every function of the classes.
    */
   readonly offeredTools?: number;
+  /**
+   * What the test split holds out: `"template+entity"` (the default) phrases its requests with
+   * template families and small talk never used in training and fills them with entity values
+   * never used in training; `"entity"` holds out only the values (a test task reads like a train
+   * task, with names, files, cities and amounts the model has never seen).
+   */
+  readonly heldout?: Heldout;
 }
+
+/** What the test split holds out (see {@linkcode GenOptions.heldout}). */
+export type Heldout = "template+entity" | "entity";
+/** Every {@linkcode Heldout} value. */
+export const HELDOUT_KINDS: readonly Heldout[] = ["template+entity", "entity"];
 
 /** The default knobs. */
 export const DEFAULT_GEN_OPTIONS: GenOptions = Object.freeze({
@@ -132,6 +144,11 @@ export function validateGenOptions(o: GenOptions): GenOptions {
   int("maxDependencyDepth", o.maxDependencyDepth, 0, 4);
   int("maxDistractors", o.maxDistractors, 0, 5);
   int("offeredTools", o.offeredTools ?? 0, 0, 200);
+  if (o.heldout !== undefined && !HELDOUT_KINDS.includes(o.heldout)) {
+    throw new RangeError(
+      `Invalid option "heldout": expected one of ${HELDOUT_KINDS.join(", ")}, got "${o.heldout}"`,
+    );
+  }
   rate("longContextRate", o.longContextRate);
   rate("missParamRate", o.missParamRate);
   rate("missFuncRate", o.missFuncRate);
@@ -190,7 +207,10 @@ export function generateTask(
     const rest = pool.filter((c) => c !== classes[0]);
     classes.push(rest[rng.randintNumber(0, rest.length - 1)]!);
   }
-  const family = splitFamilies(split)[rng.randintNumber(0, splitFamilies(split).length - 1)]!;
+  // The split whose phrasings (template families and small talk) this task uses.
+  const phrasing: Split = o.heldout === "entity" ? "train" : split;
+  const families = splitFamilies(phrasing);
+  const family = families[rng.randintNumber(0, families.length - 1)]!;
   const longContext = rng.random() < o.longContextRate;
   const config = new PyDict();
   const facts = new Map<string, string>();
@@ -251,7 +271,7 @@ export function generateTask(
     const names = res.calls.map((c) => c.slice(0, c.indexOf("(")));
     const text = fill(PHRASINGS[intent.id]![family]!, res.slots);
     const budget = nTurns - turns.length;
-    const userText = (t: string) => withDistractors(rng, t, o.maxDistractors, split);
+    const userText = (t: string) => withDistractors(rng, t, o.maxDistractors, phrasing);
     const fresh = names.find((n) => !used.has(n));
     if (budget >= 2 && res.ask && rng.random() < o.missParamRate) {
       const vague = fill(PHRASINGS[intent.id]![family]!, {

@@ -94,3 +94,36 @@ Deno.test("no test-split template family or entity value leaks into training", (
     assert.ok(!trainText.some((t) => t.includes(stem)), `test phrasing "${stem}" in training`);
   }
 });
+
+Deno.test("heldout entity: test tasks use training phrasings but never a training value", () => {
+  const opts = { ...OPTS, heldout: "entity" as const };
+  const trainEntities = new Set<string>();
+  for (let i = 0; i < 100; i++) {
+    generateTask(6, i, "train", opts).entities.forEach((e) => trainEntities.add(e));
+  }
+  const families = new Set<string>();
+  let values = 0;
+  for (let i = 0; i < 60; i++) {
+    const te = generateTask(6, i, "test", opts);
+    assert.equal(te.split, "test");
+    families.add(te.family);
+    for (const e of te.entities) {
+      values++;
+      assert.ok(!trainEntities.has(e), `entity ${e}`);
+    }
+  }
+  assert.ok(values > 60, `test tasks carry held-out values (${values})`);
+  assert.deepEqual(
+    [...families].sort(),
+    splitFamilies("train").map((f) => `f${f}`),
+    "only training template families",
+  );
+  // The default holds out the templates too, and an unknown kind is refused by name.
+  assert.ok(
+    splitFamilies("test").includes(Number(generateTask(6, 0, "test", OPTS).family.slice(1))),
+  );
+  assert.throws(
+    () => validateGenOptions({ ...OPTS, heldout: "nope" as "entity" }),
+    /Invalid option "heldout".*"nope"/,
+  );
+});

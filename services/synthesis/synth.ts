@@ -23,7 +23,12 @@ import {
 import { LlmWriter } from "./llm_writer.ts";
 import { type Endpoint, EndpointError, validateBaseUrl } from "./openai_endpoint.ts";
 import { cardMarkdown, DatasetCardBuilder } from "./dataset_card.ts";
-import { DEFAULT_GEN_OPTIONS, type GenOptions, validateGenOptions } from "./generate_tasks.ts";
+import {
+  DEFAULT_GEN_OPTIONS,
+  type GenOptions,
+  type Heldout,
+  validateGenOptions,
+} from "./generate_tasks.ts";
 import { sampleToProto, taskToProto } from "./to_proto.ts";
 
 const HELP = `Usage: deno task synth --out DIR [--tasks N] [--seed S] [options]
@@ -31,6 +36,8 @@ const HELP = `Usage: deno task synth --out DIR [--tasks N] [--seed S] [options]
   --tasks N                 tasks in all, train + test (default 1000)
   --seed S                  seed (default 0)
   --test-fraction F         held-out fraction (default 0.2)
+  --heldout KIND            what the test split holds out: template+entity (default: phrasings
+                            and entity values never seen in training) or entity (values only)
   --min-turns N --max-turns N --max-calls-per-turn N --max-dependency-depth N
   --long-context-rate R --miss-param-rate R --miss-func-rate R --max-distractors N
   --classes A,B             environment classes (default: all eight)
@@ -97,6 +104,7 @@ export function parseSynthArgs(
       "writer-url": { type: "string" },
       "writer-model": { type: "string" },
       "writer-api-key": { type: "string" },
+      heldout: { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -126,6 +134,7 @@ export function parseSynthArgs(
     missFuncRate: num("miss-func-rate", values["miss-func-rate"], d.missFuncRate),
     maxDistractors: num("max-distractors", values["max-distractors"], d.maxDistractors),
     offeredTools: num("offered-tools", values["offered-tools"], 0),
+    heldout: (values.heldout ?? "template+entity") as Heldout,
     classes: values.classes ? values.classes.split(",").filter(Boolean) : [],
   });
   const taskCount = num("tasks", values.tasks, 1000);
