@@ -200,9 +200,79 @@ export type EntityKind = keyof typeof ENTITY_POOLS;
 /** Kinds whose values are not split (too few values to hold any out). */
 const UNSPLIT: ReadonlySet<EntityKind> = new Set(["ext", "priority", "currency"]);
 
-/** The values of `kind` that `split` may use. */
-export function splitPool(kind: EntityKind, split: Split): readonly string[] {
-  const pool = ENTITY_POOLS[kind];
+/** Which values the generator draws from (see {@linkcode wideValues}). */
+export type EntityPools = "base" | "wide";
+/** Every {@linkcode EntityPools} value. */
+export const ENTITY_POOL_KINDS: readonly EntityPools[] = ["base", "wide"];
+
+/** Kinds whose values the environments do not constrain (free names, words and handles). */
+const WIDENED: ReadonlySet<EntityKind> = new Set([
+  "folder",
+  "newFolder",
+  "stem",
+  "word",
+  "person",
+  "handle",
+]);
+
+const CONSONANTS = "bdfgklmnprstvz";
+const VOWELS = "aeiou";
+
+/**
+ * Made-up words for the wide pools: consonant-vowel syllables drawn by a fixed generator, so
+ * the list is the same on every machine and run. With hundreds of values per kind a model
+ * cannot learn the values themselves and has to read them from the request.
+ */
+function madeUpWords(seed: number, count: number, syllables: readonly number[]): string[] {
+  let s = seed >>> 0;
+  const next = (n: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s >>> 8) % n;
+  };
+  const out = new Set<string>();
+  while (out.size < count) {
+    let w = "";
+    for (let i = syllables[next(syllables.length)]!; i > 0; i--) {
+      w += CONSONANTS[next(CONSONANTS.length)]! + VOWELS[next(VOWELS.length)]!;
+    }
+    if (next(2) === 0) w += CONSONANTS[next(CONSONANTS.length)]!;
+    out.add(w);
+  }
+  return [...out];
+}
+
+const WIDE_SIZE = 600;
+const wideCache = new Map<EntityKind, readonly string[]>();
+
+/**
+ * The wide pool of a kind: its base values plus {@linkcode WIDE_SIZE} made-up ones of the
+ * kind's shape (capitalised names for people, `a_b` handles, lower-case words otherwise).
+ */
+export function wideValues(kind: EntityKind): readonly string[] {
+  const base: readonly string[] = ENTITY_POOLS[kind];
+  if (!WIDENED.has(kind)) return base;
+  let pool = wideCache.get(kind);
+  if (!pool) {
+    const seed = [...kind].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261);
+    const words = madeUpWords(seed, WIDE_SIZE, [2, 2, 3]);
+    const made = kind === "person"
+      ? words.map((w) => w[0]!.toUpperCase() + w.slice(1))
+      : kind === "handle"
+      ? words.map((w, i) => `${w.slice(0, 3)}_${words[(i * 7 + 3) % words.length]!.slice(0, 4)}`)
+      : words;
+    pool = [...new Set([...base, ...made])];
+    wideCache.set(kind, pool);
+  }
+  return pool;
+}
+
+/** The values of `kind` that `split` may use, from the `pools` named. */
+export function splitPool(
+  kind: EntityKind,
+  split: Split,
+  pools: EntityPools = "base",
+): readonly string[] {
+  const pool = pools === "wide" ? wideValues(kind) : ENTITY_POOLS[kind];
   if (UNSPLIT.has(kind)) return pool;
   return pool.filter((v) => isTestValue(v) === (split === "test"));
 }
@@ -231,8 +301,9 @@ export function drawEntity(
   kind: EntityKind,
   split: Split,
   exclude: ReadonlySet<string> = new Set(),
+  pools: EntityPools = "base",
 ): string {
-  const pool = splitPool(kind, split);
+  const pool = splitPool(kind, split, pools);
   const free = pool.filter((v) => !exclude.has(v));
   const from = free.length > 0 ? free : pool;
   return from[rng.randintNumber(0, from.length - 1)]!;

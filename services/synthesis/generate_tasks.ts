@@ -7,7 +7,14 @@
  */
 import { createEpisode, EXECUTION_ERROR_PREFIX, Executor, functionDocs } from "@parlmt/bfcl";
 import { PyDict, PyRandom } from "@parlmt/pycompat";
-import { drawEntity, type EntityKind, isSplitKind, type Split } from "./entities.ts";
+import {
+  drawEntity,
+  ENTITY_POOL_KINDS,
+  type EntityKind,
+  type EntityPools,
+  isSplitKind,
+  type Split,
+} from "./entities.ts";
 import type { Intent, IntentContext, IntentResult } from "./intent.ts";
 import { initialState } from "./initial_states.ts";
 import { FILE_INTENTS, MATH_INTENTS } from "./intents_files.ts";
@@ -63,6 +70,12 @@ export interface GenOptions {
    * task, with names, files, cities and amounts the model has never seen).
    */
   readonly heldout?: Heldout;
+  /**
+   * `"base"` (the default) draws names, words and handles from small fixed pools; `"wide"`
+   * adds hundreds of made-up values per free kind, so that a model has to copy values from the
+   * request rather than learn them (see `wideValues`).
+   */
+  readonly entities?: EntityPools;
 }
 
 /** What the test split holds out (see {@linkcode GenOptions.heldout}). */
@@ -144,6 +157,13 @@ export function validateGenOptions(o: GenOptions): GenOptions {
   int("maxDependencyDepth", o.maxDependencyDepth, 0, 4);
   int("maxDistractors", o.maxDistractors, 0, 5);
   int("offeredTools", o.offeredTools ?? 0, 0, 200);
+  if (o.entities !== undefined && !ENTITY_POOL_KINDS.includes(o.entities)) {
+    throw new RangeError(
+      `Invalid option "entities": expected one of ${
+        ENTITY_POOL_KINDS.join(", ")
+      }, got "${o.entities}"`,
+    );
+  }
   if (o.heldout !== undefined && !HELDOUT_KINDS.includes(o.heldout)) {
     throw new RangeError(
       `Invalid option "heldout": expected one of ${HELDOUT_KINDS.join(", ")}, got "${o.heldout}"`,
@@ -197,7 +217,7 @@ export function generateTask(
   const rng = new PyRandom(seedOf(seed, index, split));
   const entities = new Set<string>();
   const draw = (kind: EntityKind, exclude?: ReadonlySet<string>) => {
-    const v = drawEntity(rng, kind, split, exclude);
+    const v = drawEntity(rng, kind, split, exclude, o.entities);
     if (isSplitKind(kind)) entities.add(v);
     return v;
   };

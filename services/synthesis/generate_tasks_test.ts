@@ -6,7 +6,7 @@ import {
   SYNTH_CLASSES,
   validateGenOptions,
 } from "./generate_tasks.ts";
-import { ENTITY_POOLS, type EntityKind, isSplitKind, splitPool } from "./entities.ts";
+import { ENTITY_POOLS, type EntityKind, isSplitKind, splitPool, wideValues } from "./entities.ts";
 import { PHRASINGS, splitFamilies } from "./templates.ts";
 
 const OPTS = {
@@ -125,5 +125,34 @@ Deno.test("heldout entity: test tasks use training phrasings but never a trainin
   assert.throws(
     () => validateGenOptions({ ...OPTS, heldout: "nope" as "entity" }),
     /Invalid option "heldout".*"nope"/,
+  );
+});
+
+Deno.test("entities wide: hundreds of made-up values per free kind, still split by value", () => {
+  for (const kind of ["person", "word", "handle", "stem", "folder"] as EntityKind[]) {
+    const train = splitPool(kind, "train", "wide");
+    const test = splitPool(kind, "test", "wide");
+    assert.ok(train.length > 300 && test.length > 100, `${kind}: ${train.length}/${test.length}`);
+    const trainSet = new Set(train);
+    for (const v of test) assert.ok(!trainSet.has(v), `${kind} ${v}`);
+    // The base values stay in the pool; the made-up ones are the same on every call.
+    for (const v of ENTITY_POOLS[kind]) assert.ok(wideValues(kind).includes(v), v);
+    assert.deepEqual(wideValues(kind), wideValues(kind));
+  }
+  assert.equal(wideValues("currency"), ENTITY_POOLS.currency, "constrained kinds stay as they are");
+  const opts = { ...OPTS, entities: "wide" as const };
+  const trainValues = new Set<string>();
+  for (let i = 0; i < 150; i++) {
+    generateTask(8, i, "train", opts).entities.forEach((e) => trainValues.add(e));
+  }
+  assert.ok(trainValues.size > 150, `training tasks use many values (${trainValues.size})`);
+  for (let i = 0; i < 40; i++) {
+    for (const e of generateTask(8, i, "test", opts).entities) {
+      assert.ok(!trainValues.has(e), `test value ${e} seen in training`);
+    }
+  }
+  assert.throws(
+    () => validateGenOptions({ ...OPTS, entities: "huge" as "wide" }),
+    /Invalid option "entities".*"huge"/,
   );
 });

@@ -20,6 +20,7 @@ import {
   emptyEndpointStats,
   plan,
 } from "./dataset.ts";
+import type { EntityPools } from "./entities.ts";
 import { LlmWriter } from "./llm_writer.ts";
 import { type Endpoint, EndpointError, validateBaseUrl } from "./openai_endpoint.ts";
 import { cardMarkdown, DatasetCardBuilder } from "./dataset_card.ts";
@@ -38,6 +39,8 @@ const HELP = `Usage: deno task synth --out DIR [--tasks N] [--seed S] [options]
   --test-fraction F         held-out fraction (default 0.2)
   --heldout KIND            what the test split holds out: template+entity (default: phrasings
                             and entity values never seen in training) or entity (values only)
+  --entities POOLS          base (default: small fixed pools of names and words) or wide (adds
+                            hundreds of made-up names, words and handles per kind)
   --min-turns N --max-turns N --max-calls-per-turn N --max-dependency-depth N
   --long-context-rate R --miss-param-rate R --miss-func-rate R --max-distractors N
   --classes A,B             environment classes (default: all eight)
@@ -105,6 +108,7 @@ export function parseSynthArgs(
       "writer-model": { type: "string" },
       "writer-api-key": { type: "string" },
       heldout: { type: "string" },
+      entities: { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -135,6 +139,7 @@ export function parseSynthArgs(
     maxDistractors: num("max-distractors", values["max-distractors"], d.maxDistractors),
     offeredTools: num("offered-tools", values["offered-tools"], 0),
     heldout: (values.heldout ?? "template+entity") as Heldout,
+    entities: (values.entities ?? "base") as EntityPools,
     classes: values.classes ? values.classes.split(",").filter(Boolean) : [],
   });
   const taskCount = num("tasks", values.tasks, 1000);
