@@ -100,8 +100,10 @@ export class TrainingLoop {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     const init = checkpoint ?? (() => {
-      const { config, weights } = decodeWeights(opts.initModel);
-      const extra: Readonly<Record<string, unknown>> = {};
+      // Versions go on from the starting model's (an SFT model carries its step count): a
+      // policy server that already serves that file ignores any version not above it.
+      const { config, weights, version } = decodeWeights(opts.initModel);
+      const extra: Readonly<Record<string, unknown>> = { weightsVersion: version };
       return { config, weights, m: undefined, v: undefined, step: 0, extra };
     })();
     const trainer = await Trainer.create(init.config, init.weights as Weights, {

@@ -37,7 +37,7 @@ async function submitGroup(coordinator: Coordinator, prompt: number[]) {
   }
 }
 
-async function runOneUpdate(dir: string, sft: boolean) {
+async function runOneUpdate(dir: string, sft: boolean, initVersion = 0) {
   const prompt = [1, 2, 3];
   const { config, weights, dispose } = await tinyPolicy(4, prompt);
   const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
@@ -56,7 +56,7 @@ async function runOneUpdate(dir: string, sft: boolean) {
   }];
   const opts: TrainingLoopOptions = {
     dir,
-    initModel: encodeWeights(config, weights, 0),
+    initModel: encodeWeights(config, weights, initVersion),
     batchSize: 2,
     seqLen: 4,
     lr: 0.01,
@@ -75,6 +75,7 @@ async function runOneUpdate(dir: string, sft: boolean) {
     sft: sft ? { rows } : undefined,
   };
   const loop = await TrainingLoop.open(opts, coordinator, scalars, quiet);
+  const openedVersion = loop.weightsVersion;
   await submitGroup(coordinator, prompt);
   const stop = new AbortController();
   const run = loop.run(stop.signal);
@@ -82,6 +83,7 @@ async function runOneUpdate(dir: string, sft: boolean) {
   stop.abort();
   await run;
   const latest = scalars.latest();
+  const versions = { opened: openedVersion, afterUpdate: loop.weightsVersion };
   const checkpoint = await loadCheckpoint(`${dir}/checkpoint.safetensors`);
   // Re-opening restores the PRNG: a checkpoint right away writes the same state back.
   const again = await TrainingLoop.open(opts, coordinator, await ScalarLog.open(), quiet);
@@ -90,7 +92,7 @@ async function runOneUpdate(dir: string, sft: boolean) {
   coordinator.close();
   scalars.close();
   await dispose();
-  return { latest, checkpoint, reloaded };
+  return { latest, checkpoint, reloaded, versions };
 }
 
 Deno.test("TrainingLoop: the policy update shuffles with a PRNG whose state is checkpointed", async () => {
@@ -116,6 +118,19 @@ Deno.test("TrainingLoop arm sft: the update trains supervised rows and still log
     assert.equal(latest["charts/success_rate"], 0.5);
     assert.equal(latest["perf/samples"], 2, "one batch of 2 rows for the group's 2 samples");
     assert.equal(checkpoint.rngState.length, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TrainingLoop: versions go on from the starting model's, and survive a restart", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // An SFT model of 1200 steps is version 1200: a policy server started from that file would
+    // ignore versions 1, 2, ...; the learner's first publication must be 1201.
+    const { versions, checkpoint } = await runOneUpdate(dir, false, 1200);
+    assert.deepEqual(versions, { opened: 1201n, afterUpdate: 1202n });
+    assert.equal(checkpoint.extra.weightsVersion, "1202");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -43,6 +43,14 @@ export async function watchWeights(
   const updates = subscribeWeights(nc, {
     signal,
     afterVersion: state.version,
+    onStale: (a, current) => {
+      state.rejected++;
+      state.lastSwap = `version ${a.version} is older than the served version ${current}`;
+      logger.warn("Ignored weights update older than the served version", {
+        weightsVersion: a.version,
+        servedVersion: current,
+      });
+    },
     onRejected: (a, reason) => {
       state.rejected++;
       state.lastSwap = reason;

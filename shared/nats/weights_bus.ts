@@ -186,6 +186,12 @@ export interface SubscribeWeightsOptions extends WeightsBusOptions {
   onRejected?: (announcement: WeightsAnnouncement, reason: string) => void;
   /** Called for an announcement skipped because a newer one is already waiting. */
   onSkipped?: (announcement: WeightsAnnouncement) => void;
+  /**
+   * Called for an announcement of a version below the last one delivered (or `afterVersion`):
+   * it is never delivered, since versions only go up. Usually a publisher that numbers its
+   * versions from 1 while the subscriber already holds a later version.
+   */
+  onStale?: (announcement: WeightsAnnouncement, current: bigint) => void;
 }
 
 /**
@@ -197,7 +203,7 @@ export async function* subscribeWeights(
   options: SubscribeWeightsOptions = {},
 ): AsyncGenerator<WeightsUpdate> {
   const opts = resolveOptions(options);
-  const { signal, onRejected, onSkipped } = options;
+  const { signal, onRejected, onSkipped, onStale } = options;
   let last = options.afterVersion ?? 0n;
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, opts.stream, opts.subject, opts.keep);
@@ -220,7 +226,10 @@ export async function* subscribeWeights(
         onRejected?.(bad, `Cannot decode announcement: ${(err as Error).message}`);
         continue;
       }
-      if (announcement.version <= last) continue;
+      if (announcement.version <= last) {
+        if (announcement.version < last) onStale?.(announcement, last);
+        continue;
+      }
       if (msg.info.pending > 0 || (await newestVersion(jsm, opts)) > announcement.version) {
         onSkipped?.(announcement);
         continue;

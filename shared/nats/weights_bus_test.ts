@@ -167,3 +167,39 @@ Deno.test("weights bus - a 100 MB payload is delivered intact", async () => {
     await nc.close();
   }
 });
+
+Deno.test("weights bus - versions below the one held are reported stale, never delivered", async () => {
+  await using nats = await startNatsServer();
+  const nc = await connectNats(nats.url);
+  const sub = await connectNats(nats.url, { name: "test-subscriber" });
+  const controller = new AbortController();
+  try {
+    const publisher = await WeightsPublisher.open(nc, { keep: 10 });
+    const stale: [bigint, bigint][] = [];
+    const got: bigint[] = [];
+    // The subscriber already serves version 500 (e.g. an SFT model file of step 500).
+    const done = (async () => {
+      for await (
+        const u of subscribeWeights(sub, {
+          signal: controller.signal,
+          afterVersion: 500n,
+          onStale: (a, current) => stale.push([a.version, current]),
+        })
+      ) {
+        got.push(u.version);
+        if (u.version === 501n) break;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await publisher.publish(3n, payload(3));
+    await waitUntil(() => stale.length === 1, 10_000, "the stale report");
+    assert.deepEqual(stale, [[3n, 500n]]);
+    await publisher.publish(501n, payload(501));
+    await done;
+    assert.deepEqual(got, [501n]);
+  } finally {
+    controller.abort();
+    await sub.close();
+    await nc.close();
+  }
+});
