@@ -47,23 +47,25 @@ export function adamW(
   const g = lr.graph;
   return g.scope("adamw", () => {
     // norm = √Σ g², scale = min(1, maxNorm / (norm + 1e-6))
-    const sq = grads.map((gr) => sumAll(mul(gr, gr)));
-    const gradNorm = sqrt(sq.reduce((a, b) => add(a, b)));
+    const sq = grads.map((gr) => mul(gr, gr)); // g², reused by the second moment
+    const gradNorm = sqrt(sq.map(sumAll).reduce((a, b) => add(a, b)));
     const scale = maxGradNorm > 0
       ? min(div(scalar(lr, maxGradNorm), max(gradNorm, 1e-6)), 1)
       : null;
-    // stepSize = lr / (1 - β1^t), denomScale = 1 / √(1 - β2^t)
+    // The clip scale s is folded into scalar coefficients: (1-β1)·s and (1-β2)·s².
+    const c1 = scale ? mul(scale, 1 - beta1) : scalar(lr, 1 - beta1);
+    const c2 = scale ? mul(mul(scale, scale), 1 - beta2) : scalar(lr, 1 - beta2);
+    // m̂/(√v̂ + ε) = m/(√v + ε·√bc2) · √bc2/bc1, with bc1 = 1 - β1^t, bc2 = 1 - β2^t
     const bc1 = sub(scalar(lr, 1), pow(scalar(lr, beta1), step));
-    const bc2 = sub(scalar(lr, 1), pow(scalar(lr, beta2), step));
-    const stepSize = div(lr, bc1);
-    const invSqrtBc2 = div(scalar(lr, 1), sqrt(bc2));
+    const sqrtBc2 = sqrt(sub(scalar(lr, 1), pow(scalar(lr, beta2), step)));
+    const stepSize = div(mul(lr, sqrtBc2), bc1);
+    const epsHat = mul(sqrtBc2, eps);
     const keep = sub(scalar(lr, 1), mul(lr, weightDecay));
     const out = { params: [] as Value[], m: [] as Value[], v: [] as Value[] };
     params.forEach((p, i) => {
-      const gi = scale ? mul(grads[i]!, scale) : grads[i]!;
-      const m = add(mul(state.m[i]!, beta1), mul(gi, 1 - beta1)); // m = β1·m + (1-β1)·g
-      const v = add(mul(state.v[i]!, beta2), mul(mul(gi, gi), 1 - beta2)); // v = β2·v + (1-β2)·g²
-      const denom = add(mul(sqrt(v), invSqrtBc2), eps); // √(v/bc2) + ε
+      const m = add(mul(state.m[i]!, beta1), mul(grads[i]!, c1)); // m = β1·m + (1-β1)·s·g
+      const v = add(mul(state.v[i]!, beta2), mul(sq[i]!, c2)); // v = β2·v + (1-β2)·(s·g)²
+      const denom = add(sqrt(v), epsHat);
       const base = decay[i] && weightDecay > 0 ? mul(p, keep) : p; // p·(1 - lr·wd)
       out.params.push(sub(base, mul(div(m, denom), stepSize)));
       out.m.push(m);

@@ -12,6 +12,7 @@ import {
   ints,
   logSoftmax,
   matMul,
+  max,
   mul,
   neg,
   reduceSum,
@@ -63,6 +64,42 @@ export interface AttentionOptions {
    * masked upper triangle's work (blocks of the diagonal only). @default 1
    */
   queryBlocks?: number;
+  /**
+   * Per-row lower bound `[..., Tq, 1]` on the biased scores, e.g. from selfScoreFloor(): scores
+   * below it are raised to it. It gets no gradient, and the VJP treats raised entries as if
+   * they were not clamped; both only matter at weights ≤ e^-60, i.e. not in float32.
+   */
+  floor?: Value;
+}
+
+/** How far below a row's reference score selfScoreFloor() puts the floor (weights ≤ e^-60). */
+export const SCORE_FLOOR_MARGIN = 60;
+
+/**
+ * The floor for attention() of causal self-attention: each query's score against its own key,
+ * `scale·rowsum(q∘kSelf)` `[..., Tq, 1]`, plus `offset`: −60, or `[..., Tq, 1]` values of the
+ * bias of that key minus 60 where it may be masked (see selfFloorOffset()). A masked key's score
+ * becomes max(s − 1e9, floor): its softmax weight stays ≤ e^-60 of the row's largest (nil in
+ * float32, as with the bias alone). Scores more than ~80 below the row's maximum make the CPU
+ * softmax kernel compute subnormal floats (a masked causal softmax then costs twice an unmasked
+ * one, and the product with v slows down too); the floor keeps masked scores out of that range
+ * whenever no attended key outscores the query's own key by more than ~20. `kSelf`
+ * `[..., Tq, D]`: the queries' own keys.
+ */
+export function selfScoreFloor(
+  q: Value,
+  kSelf: Value,
+  scale: number,
+  offset: Value | number = -SCORE_FLOOR_MARGIN,
+): Value {
+  let s = reduceSum(mul(q, kSelf), [-1]); // [..., Tq, 1]
+  if (scale !== 1) s = mul(s, scale);
+  return add(s, offset);
+}
+
+/** The `offset` of selfScoreFloor() from the bias of each query's own key. */
+export function selfFloorOffset(selfBias: Value): Value {
+  return sub(selfBias, SCORE_FLOOR_MARGIN);
 }
 
 /**
@@ -78,8 +115,15 @@ export function attention(
   bias: Value,
   opts: AttentionOptions = {},
 ): Value {
-  const { scale = 1, queryBlocks = 1 } = opts;
+  const { scale = 1, queryBlocks = 1, floor } = opts;
   const blocks = planBlocks(q, k, bias, queryBlocks);
+  const floors = !floor
+    ? null
+    : !blocks
+    ? [floor]
+    : floor.shape.at(-2) === 1
+    ? blocks.map(() => floor)
+    : split(floor, blocks.map((b) => b.rows), { axis: -2 });
   // Per block: rows of q, key prefix length, bias block, and (after build) p and o.
   const parts: { q: Value; k: Value; v: Value; p: Value; o: Value }[] = [];
   const [o] = withCustomGrad([q, k, v, bias], () => {
@@ -91,7 +135,9 @@ export function attention(
       const bi = b ? q.graph.constant(b.bias) : bias;
       let s = matMul(qi, swapLast(ki));
       if (scale !== 1) s = mul(s, scale);
-      const p = softmax(add(s, bi));
+      let sb = add(s, bi);
+      if (floors) sb = max(sb, floors[i]!);
+      const p = softmax(sb);
       parts.push({ q: qi, k: ki, v: vi, p, o: matMul(p, vi) });
     });
     return [parts.length === 1 ? parts[0]!.o : concat(parts.map((x) => x.o), -2)] as const;

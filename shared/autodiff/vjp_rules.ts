@@ -5,6 +5,7 @@
  * output; backward() reduces them to each input's shape.
  */
 import {
+  add,
   and,
   cast,
   concat,
@@ -14,6 +15,8 @@ import {
   gemm,
   greater,
   greaterOrEqual,
+  hostTensor,
+  layerNorm,
   lessOrEqual,
   matMul,
   mul,
@@ -31,7 +34,6 @@ import {
   sign,
   split,
   sub,
-  sum,
   transpose,
   unsqueeze,
   type Value,
@@ -141,7 +143,8 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
     const x = ins(c)[0]!;
     const u = mul(x, 1 / SQRT_2);
     const tail = div(mul(u, TWO_OVER_SQRT_PI), exp(mul(u, u)));
-    const twice = sum([erf(u), tail, scalar(x, 1)]);
+    // Two Adds, not one Sum: ORT's CPU Sum kernel is single-threaded.
+    const twice = add(add(erf(u), tail), 1);
     return [mul(mul(dy(c), 0.5), twice)];
   },
   // y = softmax(x): dx = y·(dy - Σ dy·y)
@@ -189,13 +192,17 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
   // y = a·b: da = dy·bᵀ, db = aᵀ·dy (a weight b [K, N] gets one [K, B·T]·[B·T, N] product)
   MatMul: (c) => {
     const [a, b] = ins(c);
-    if (b!.rank === 2 && a!.rank > 2) {
+    if (b!.rank === 2 && a!.rank >= 2) {
       const k = a!.shape.at(-1) as number;
       const n = b!.shape.at(-1) as number;
-      return [
-        c.needs[0] ? matMul(dy(c), transpose(b!)) : null,
-        c.needs[1] ? matMul(transpose(reshape(a!, [-1, k])), reshape(dy(c), [-1, n])) : null,
-      ];
+      const a2 = a!.rank > 2 ? reshape(a!, [-1, k]) : a!;
+      const g2 = a!.rank > 2 ? reshape(dy(c), [-1, n]) : dy(c);
+      // db [K, N] = aᵀ·dy over the B·T rows; with K < N, (dyᵀ·a)ᵀ is faster on MLAS (a wide,
+      // short product, then a transpose of the small weight gradient).
+      const db = typeof k === "number" && typeof n === "number" && k < n
+        ? transpose(matMul(transpose(g2), a2))
+        : matMul(transpose(a2), g2);
+      return [c.needs[0] ? matMul(dy(c), transpose(b!)) : null, c.needs[1] ? db : null];
     }
     return [
       c.needs[0] ? matMul(dy(c), swapLast(b!)) : null,
@@ -281,14 +288,31 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
     const axis = normAxis(intAttr(c.node, "axis", -1), x!.rank);
     const axes = x!.shape.map((_, i) => i).filter((i) => i >= axis);
     const g = dy(c);
-    const [mu, r] = [cast(mean!, x!.dtype), cast(rstd!, x!.dtype)]; // U may be float for double x
-    const xhat = mul(sub(x!, mu), r);
-    const dxhat = mul(g, gamma!);
-    const dx = mul(
-      r,
-      sub(sub(dxhat, reduceMean(dxhat, axes)), mul(xhat, reduceMean(mul(dxhat, xhat), axes))),
-    );
-    const dgamma = c.needs[1] ? mul(g, xhat) : null;
+    const r = cast(rstd!, x!.dtype); // U may be float for double x
+    const C = x!.shape.at(-1);
+    if (axis !== x!.rank - 1 || typeof C !== "number" || gamma!.rank !== 1) {
+      const xhat = mul(sub(x!, cast(mean!, x!.dtype)), r);
+      const dxhat = mul(g, gamma!);
+      const dx = mul(
+        r,
+        sub(sub(dxhat, reduceMean(dxhat, axes)), mul(xhat, reduceMean(mul(dxhat, xhat), axes))),
+      );
+      const dgamma = c.needs[1] ? mul(g, xhat) : null;
+      return beta ? [dx, dgamma, c.needs[2] ? g : null] : [dx, dgamma];
+    }
+    // One normalized axis of static width C (the common case), with fewer full-size passes:
+    // x̂ is recomputed by the op itself (unit scale), g·x̂ serves both dγ and mean(dx̂·x̂), and
+    // the row means of dx̂ = g·γ are products with γ/C, so dx̂ is formed once, inside dx.
+    const ones = hostTensor(x!.dtype, [C]);
+    (ones.data as Float64Array).fill(1);
+    const epsilon = floatAttr(c.node, "epsilon", 1e-5);
+    const [xhat] = layerNorm(x!, x!.graph.constant(ones), null, { axis, epsilon });
+    const gx = mul(g, xhat);
+    const col = reshape(div(gamma!, C), [C, 1]); // γ/C as a column
+    const m1 = matMul(g, col); // mean(dx̂)      [..., 1]
+    const m2 = matMul(gx, col); // mean(dx̂·x̂)  [..., 1]
+    const dx = mul(sub(mul(g, gamma!), add(mul(xhat, m2), m1)), r);
+    const dgamma = c.needs[1] ? gx : null;
     return beta ? [dx, dgamma, c.needs[2] ? g : null] : [dx, dgamma];
   },
   // y = expand(x, shape): dx = dy (reduced to x's shape by backward())

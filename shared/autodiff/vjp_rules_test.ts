@@ -3,7 +3,7 @@ import * as op from "@parlmt/onnx";
 import { GraphBuilder, int64 } from "@parlmt/onnx";
 import { checkGrad, rand, Session } from "@parlmt/ort";
 import { backward } from "./backward.ts";
-import { attention, logSoftmaxGather } from "./fused.ts";
+import { attention, logSoftmaxGather, selfScoreFloor } from "./fused.ts";
 
 const D = "float64" as const;
 
@@ -136,6 +136,12 @@ Deno.test("VJP LayerNormalization matches finite differences", async () => {
     rand("float32", [8], 22, 0.5, 1.5),
     rand("float32", [8], 23),
   ], { h: 1e-2, atol: 3e-3, rtol: 3e-2 });
+  // Normalised over the last two axes (the general rule, not the single-axis one).
+  await checkGrad(([v, s, b]) => op.layerNorm(v!, s!, b!, { axis: 1 })[0], [
+    x,
+    rand(D, [3, 8], 24, 0.5, 1.5),
+    rand(D, [3, 8], 25),
+  ], { atol: 1e-5, rtol: 1e-5 });
 });
 
 Deno.test("VJP masked cross-entropy composite matches finite differences", async () => {
@@ -210,4 +216,33 @@ Deno.test("fused attention VJP matches finite differences (plain and query-block
   await s.dispose();
   const [p, bl] = [r.plain!.data as Float64Array, r.blocked!.data as Float64Array];
   p.forEach((x, i) => assert.ok(Math.abs(x - bl[i]!) < 1e-12, `o[${i}] ${x} vs ${bl[i]}`));
+});
+
+Deno.test("fused attention with a self-score floor matches finite differences and the unfloored output", async () => {
+  const q = rand(D, [2, 2, 6, 3], 31);
+  const k = rand(D, [2, 2, 6, 3], 32);
+  const v = rand(D, [2, 2, 6, 3], 33);
+  // Row 0 attends only its own key; the query's own score is the floor's reference.
+  const floored = (a: op.Value, b: op.Value, c: op.Value, queryBlocks: number) =>
+    attention(a, b, c, a.graph.constant(causal(6)), {
+      scale: 0.6,
+      queryBlocks,
+      floor: selfScoreFloor(a, b, 0.6),
+    });
+  for (const queryBlocks of [1, 3]) {
+    await checkGrad(([a, b, c]) => floored(a!, b!, c!, queryBlocks), [q, k, v]);
+  }
+  const g = new GraphBuilder();
+  const [a, b, c] = [q, k, v].map((t, i) => g.input(`x${i}`, D, t.dims));
+  g.output(attention(a!, b!, c!, g.constant(causal(6)), { scale: 0.6 }), "plain");
+  g.output(floored(a!, b!, c!, 1), "floored");
+  g.output(floored(a!, b!, c!, 3), "blocked");
+  const s = await Session.create(g.toBytes(), { intraOpNumThreads: 1 });
+  const r = await s.run({ x0: q, x1: k, x2: v });
+  await s.dispose();
+  const p = r.plain!.data as Float64Array;
+  for (const name of ["floored", "blocked"]) {
+    const f = r[name]!.data as Float64Array;
+    p.forEach((x, i) => assert.ok(Math.abs(x - f[i]!) < 1e-12, `${name} o[${i}] ${x} vs ${f[i]}`));
+  }
 });

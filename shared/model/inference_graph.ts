@@ -6,7 +6,7 @@
 import { dimOf, GraphBuilder, type Value } from "@parlmt/onnx";
 import type { ModelConfig } from "./config.ts";
 import { decoderForward, type LayerCache } from "./decoder.ts";
-import { cacheCausalBias } from "./masks.ts";
+import { cacheCausalBias, cacheSelfBias } from "./masks.ts";
 import { tokenLogprobs } from "./loss.ts";
 import { paramSpecs, type Weights } from "./weights.ts";
 
@@ -60,11 +60,14 @@ export function buildInferenceGraph(
       value: g.input(CACHE_NAMES.pastValue(l), "float32", [batch, c.nHead, past, D]),
     });
   }
-  const bias = cacheCausalBias(inputIds, attentionMask, dimOf(cache[0]!.key, 2));
+  const pastLength = dimOf(cache[0]!.key, 2);
+  const bias = cacheCausalBias(inputIds, attentionMask, pastLength);
   const { logits, presents } = decoderForward(c, w, {
     inputIds,
     positionIds,
     attnBias: bias,
+    attnSelfBias: cacheSelfBias(inputIds, attentionMask, pastLength),
+    inference: true,
     past: cache,
   });
   g.output(logits, "logits");
@@ -89,7 +92,14 @@ export function buildLogprobGraph(c: ModelConfig, opts: InferenceGraphOptions = 
   const positionIds = g.input("position_ids", "int64", [batch, seq]);
   const zero = g.constant({ dtype: "int64", dims: [], data: new BigInt64Array(1) });
   const bias = cacheCausalBias(inputIds, attentionMask, zero);
-  const { logits } = decoderForward(c, w, { inputIds, positionIds, attnBias: bias });
+  const attnSelfBias = cacheSelfBias(inputIds, attentionMask, zero);
+  const { logits } = decoderForward(c, w, {
+    inputIds,
+    positionIds,
+    attnBias: bias,
+    attnSelfBias,
+    inference: true,
+  });
   g.output(tokenLogprobs(logits, targets).logp, "logprobs");
   return g;
 }

@@ -4,9 +4,11 @@ import {
   cast,
   dimOf,
   hostTensor,
+  ints,
   lessOrEqual,
   range,
   scalar,
+  slice,
   unsqueeze,
   type Value,
   where,
@@ -44,4 +46,23 @@ export function cacheCausalBias(
   const causalBias = where(causal, zero, masked); // [T, P+T]
   const keep = cast(unsqueeze(attentionMask, [1, 2]), "bool"); // [B, 1, 1, P+T]
   return add(causalBias, where(keep, zero, masked)); // [B, 1, T, P+T]
+}
+
+/**
+ * Bias `[B, 1, T, 1]` of each query's own key (0, or -1e9 where `attention_mask` masks the
+ * token itself), for the attention's score floor (see `selfScoreFloor`).
+ */
+export function cacheSelfBias(
+  inputIds: Value,
+  attentionMask: Value,
+  pastLength: Value,
+  dtype: "float32" | "float64" = "float32",
+): Value {
+  const starts = unsqueeze(pastLength, [0]);
+  const own = slice(attentionMask, starts, ints(attentionMask, [2 ** 62]), [1], [
+    attentionMask.shape[0]!,
+    inputIds.shape[1]!,
+  ]); // [B, T]: the mask of positions P..P+T-1
+  const keep = cast(unsqueeze(own, [1, 3]), "bool"); // [B, 1, T, 1]
+  return where(keep, scalar(attentionMask, 0, dtype), scalar(attentionMask, MASKED, dtype));
 }

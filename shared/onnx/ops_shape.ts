@@ -47,6 +47,11 @@ export function reshape(x: Value, shape: readonly Dim[]): Value {
   return x.graph.node("Reshape", [x, ints(x, spec)], [{ dtype: x.dtype, shape: out }])[0]!;
 }
 
+/** Reshape to the runtime shape `shape` (an int64 vector), with static result `outShape`. */
+export function reshapeTo(x: Value, shape: Value, outShape: Shape): Value {
+  return x.graph.node("Reshape", [x, shape], [{ dtype: x.dtype, shape: outShape }])[0]!;
+}
+
 /** Reshape to the runtime shape of `like` (autodiff uses this to undo reshapes). */
 export function reshapeLike(x: Value, like: Value): Value {
   return x.graph.node("Reshape", [x, shapeOf(like)], [{ dtype: x.dtype, shape: like.shape }])[0]!;

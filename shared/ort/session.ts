@@ -15,12 +15,19 @@ export interface SessionOptions {
   profileFilePrefix?: string;
   /**
    * Flush denormal floats to zero in ORT's kernels (FTZ/DAZ). A softmax over rows masked with a
-   * large negative bias (the causal mask) otherwise spends most of its time on denormals. ORT
+   * large negative bias (the causal mask) otherwise spends most of its time on denormals (the
+   * decoder's attention avoids most of that by flooring masked scores, see selfScoreFloor). ORT
    * sets the flags on its pool threads, and on the calling thread only for the process's first
    * session: the JS main thread then flushes denormals too (`String(5e-324)` gives "0"), so
    * decide once per process, at its first session. @default false
    */
   denormalsAsZero?: boolean;
+  /**
+   * Let the intra-op pool threads spin while they wait for work (ORT's default). Spinning
+   * shortens hand-overs inside a run, but keeps the pool's cores busy after it: a process that
+   * does other work between runs (a server answering requests) loses that time. @default true
+   */
+  allowSpinning?: boolean;
 }
 
 /** An onnxruntime inference session over host tensors. */
@@ -38,13 +45,16 @@ export class Session {
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) {
       throw new RangeError(`Cannot create session: intraOpNumThreads ${intraOpNumThreads}`);
     }
+    const extra: Record<string, string> = {};
+    if (opts.denormalsAsZero) extra.set_denormal_as_zero = "1";
+    if (opts.allowSpinning === false) extra["intra_op.allow_spinning"] = "0";
     const session = await ort.InferenceSession.create(modelBytes, {
       intraOpNumThreads,
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel,
       ...(profileFilePrefix ? { enableProfiling: true, profileFilePrefix } : {}),
-      ...(opts.denormalsAsZero ? { extra: { session: { set_denormal_as_zero: "1" } } } : {}),
+      ...(Object.keys(extra).length ? { extra: { session: extra } } : {}),
     });
     return new Session(session);
   }
