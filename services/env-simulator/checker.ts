@@ -104,7 +104,9 @@ export function checkMultiTurn(task: BfclTask, modelTurns: unknown): CheckResult
     allModelResults.push(...turnResults);
     const base = { turn: i, modelResults: turnResults, groundTruthResults: gtResults };
     if (gt[i]!.length > 0 && steps.length === 0) {
-      turns.push({ ...base, checked: true, stateMismatches: [], missingResults: [] });
+      // The reference stops here, before its state and response checks; the diagnostics must
+      // still show a failed turn (every ground-truth result is missing from this turn).
+      turns.push({ ...base, checked: true, stateMismatches: [], missingResults: [...gtResults] });
       return {
         valid: false,
         errorType: "multi_turn:empty_turn_model_response",
