@@ -17,17 +17,27 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { TOOL_DOC_STYLES, type ToolDocStyle } from "@parlmt/tokenizer";
+import { type Heldout, HELDOUT_KINDS } from "../services/synthesis/generate_tasks.ts";
+import { ENTITY_POOL_KINDS, type EntityPools } from "../services/synthesis/entities.ts";
 import { type ArmName, ARMS, type RunConfig, runPipeline } from "./demo/pipeline.ts";
 import { compare, headline, htmlReport, seriesOf, svgChart, tableLines } from "./demo/report.ts";
 
 const DEFAULTS = {
   out: ".local/demo",
+  from: "",
   seed: 1,
   arm: "pag-rl",
   tasks: 400,
   classes: "MathAPI,MessageAPI,TwitterAPI,TicketAPI,TravelAPI",
   "min-turns": 2,
   "max-turns": 3,
+  heldout: "template+entity",
+  entities: "wide",
+  "max-calls-per-turn": 2,
+  "max-dependency-depth": 1,
+  "miss-param-rate": 0.05,
+  "miss-func-rate": 0.05,
+  "max-distractors": 0,
   "offered-tools": 6,
   "tool-docs": "signature",
   "n-layer": 2,
@@ -56,6 +66,9 @@ const HELP =
 ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).join("\n")}
 
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
+  --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
+  --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
+  --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
   --eval-tasks 0 evaluates the whole held-out split. Output goes to --out (report.html,
   result.json, logs/).`;
 
@@ -91,14 +104,36 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
       `Invalid flag "--tool-docs": expected one of ${TOOL_DOC_STYLES.join(", ")}`,
     );
   }
+  const heldout = str("heldout") as Heldout;
+  if (!HELDOUT_KINDS.includes(heldout)) {
+    throw new RangeError(
+      `Invalid flag "--heldout": expected one of ${HELDOUT_KINDS.join(", ")}, got "${heldout}"`,
+    );
+  }
+  const entities = str("entities") as EntityPools;
+  if (!ENTITY_POOL_KINDS.includes(entities)) {
+    throw new RangeError(
+      `Invalid flag "--entities": expected one of ${
+        ENTITY_POOL_KINDS.join(", ")
+      }, got "${entities}"`,
+    );
+  }
   return {
     out: str("out"),
+    entities,
+    ...(str("from") ? { from: str("from") } : {}),
+    heldout,
     seed: int("seed"),
     arm,
     tasks: int("tasks", 10),
     classes: str("classes").split(",").filter(Boolean),
     minTurns: int("min-turns", 1),
     maxTurns: int("max-turns", 1),
+    maxCallsPerTurn: int("max-calls-per-turn", 1),
+    maxDependencyDepth: int("max-dependency-depth"),
+    missParamRate: num("miss-param-rate"),
+    missFuncRate: num("miss-func-rate"),
+    maxDistractors: int("max-distractors"),
     offeredTools: int("offered-tools"),
     toolDocs,
     nLayer: int("n-layer", 1),
@@ -168,7 +203,9 @@ if (import.meta.main) {
       "curriculum",
       `${result.synth.tasks} tasks (${
         cfg.classes.join(", ")
-      }), ${cfg.minTurns}-${cfg.maxTurns} turns`,
+      }), ${cfg.minTurns}-${cfg.maxTurns} turns, held out: ${cfg.heldout}${
+        cfg.from ? ` (reused from ${cfg.from})` : ""
+      }`,
     ],
     [
       "model",

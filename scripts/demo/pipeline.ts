@@ -4,6 +4,7 @@
  * evaluate it on the held-out split, run RL with the learner and N rollout actors over the real
  * services, and evaluate the result on the same held-out tasks.
  */
+import { cp, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ContextMode, type Task } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
@@ -14,6 +15,8 @@ import { type NatsServer, type SpawnedService, spawnService, startNatsServer } f
 import type { ToolDocStyle } from "@parlmt/tokenizer";
 import { armContextMode } from "../../services/learner/reward_config.ts";
 import { readTaskFile } from "../../services/learner/task_file.ts";
+import type { Heldout } from "../../services/synthesis/generate_tasks.ts";
+import type { EntityPools } from "../../services/synthesis/entities.ts";
 import { evaluate, type TaskScore } from "./evaluate.ts";
 
 /** The arms (DESIGN.md §3): SFT data mode, RL context mode, awareness reward. */
@@ -51,6 +54,12 @@ async function writeRawSamples(dir: string): Promise<void> {
 export interface RunConfig {
   /** Output folder (wiped first). */
   readonly out: string;
+  /**
+   * A previous run's output folder whose curriculum (`data/`) and SFT model (`sft/`) this run
+   * reuses instead of synthesising and training them again (its synthesis and SFT flags then
+   * do not apply).
+   */
+  readonly from?: string;
   readonly seed: number;
   readonly arm: ArmName;
   /** Curriculum tasks, train + test. */
@@ -58,6 +67,16 @@ export interface RunConfig {
   readonly classes: readonly string[];
   readonly minTurns: number;
   readonly maxTurns: number;
+  /** What the held-out split holds out (synth `--heldout`). */
+  readonly heldout: Heldout;
+  /** Entity pools (synth `--entities`). */
+  readonly entities: EntityPools;
+  /** Synthesis knobs (synth flags of the same names). */
+  readonly maxCallsPerTurn: number;
+  readonly maxDependencyDepth: number;
+  readonly missParamRate: number;
+  readonly missFuncRate: number;
+  readonly maxDistractors: number;
   /** Functions listed per task. */
   readonly offeredTools: number;
   readonly toolDocs: ToolDocStyle;
@@ -167,6 +186,37 @@ async function until<T>(
   }
 }
 
+/**
+ * Copies the curriculum and SFT model of the run in `from` into `out`, and returns the summaries
+ * that run wrote; throws naming the first file it lacks.
+ */
+async function reuseRun(
+  from: string,
+  out: string,
+): Promise<{ synth: Record<string, unknown>; sft: Record<string, unknown>; mode: string }> {
+  const need = [
+    "data/synth.json",
+    "data/tasks/train.jsonl",
+    "data/tasks/test.jsonl",
+    "sft/model.safetensors",
+    "sft/tokenizer.json",
+    "sft/summary.json",
+    "sft/data_mode",
+  ];
+  for (const f of need) {
+    if (!(await stat(join(from, f)).then((s) => s.isFile(), () => false))) {
+      throw new Error(`Cannot reuse ${from}: it has no ${f} (is it a demo output folder?)`);
+    }
+  }
+  await cp(join(from, "data"), join(out, "data"), { recursive: true });
+  await cp(join(from, "sft"), join(out, "sft"), { recursive: true });
+  return {
+    synth: JSON.parse(await Deno.readTextFile(join(from, "data", "synth.json"))),
+    sft: JSON.parse(await Deno.readTextFile(join(from, "sft", "summary.json"))),
+    mode: (await Deno.readTextFile(join(from, "sft", "data_mode"))).trim(),
+  };
+}
+
 /** Runs the whole pipeline for one arm and seed. */
 export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
   const { log } = cfg;
@@ -194,8 +244,10 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     started.push(env);
 
     let t = clock();
-    log(`synthesis: ${cfg.tasks} tasks (PAG-annotated, verified by execution)`);
-    const synth = lastJsonLine(
+    const reused = cfg.from ? await reuseRun(cfg.from, out) : undefined;
+    if (reused) log(`reusing the curriculum and SFT model of ${cfg.from}`);
+    else log(`synthesis: ${cfg.tasks} tasks (PAG-annotated, verified by execution)`);
+    const synth = reused?.synth ?? lastJsonLine(
       await runScript("services/synthesis/synth.ts", [
         "--out",
         data,
@@ -209,13 +261,28 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         String(cfg.maxTurns),
         "--offered-tools",
         String(cfg.offeredTools),
+        "--max-calls-per-turn",
+        String(cfg.maxCallsPerTurn),
+        "--max-dependency-depth",
+        String(cfg.maxDependencyDepth),
+        "--miss-param-rate",
+        String(cfg.missParamRate),
+        "--miss-func-rate",
+        String(cfg.missFuncRate),
+        "--max-distractors",
+        String(cfg.maxDistractors),
+        "--heldout",
+        cfg.heldout,
+        "--entities",
+        cfg.entities,
         "--tool-docs",
         cfg.toolDocs,
         ...(cfg.classes.length ? ["--classes", cfg.classes.join(",")] : []),
         "--quiet",
       ], join(logs, "synth.log")),
     );
-    if (mode === "raw") await writeRawSamples(data);
+    await Deno.writeTextFile(join(data, "synth.json"), JSON.stringify(synth));
+    if (mode === "raw" && !reused) await writeRawSamples(data);
     seconds.synth = t();
     log(
       `  ${synth.tasks} tasks, ${synth.samples} samples, drop rate ${synth.dropRate} ` +
@@ -223,9 +290,11 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     );
 
     t = clock();
-    log(`SFT on ${mode}-context PAG samples: ${cfg.sftSteps} steps of ${cfg.sftBatch}`);
+    if (!reused) {
+      log(`SFT on ${mode}-context PAG samples: ${cfg.sftSteps} steps of ${cfg.sftBatch}`);
+    }
     const buckets = [128, 256, 384, 512, 768, 1024].filter((b) => b < cfg.context);
-    const sft = lastJsonLine(
+    const sft = reused?.sft ?? lastJsonLine(
       await runScript(
         "services/learner/sft.ts",
         [
@@ -276,7 +345,19 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
       ),
     ).summary as Record<string, unknown>;
     seconds.sft = t();
-    log(`  done in ${seconds.sft.toFixed(0)} s (${Math.round(Number(sft.tokensPerSec))} tokens/s)`);
+    if (reused) {
+      if (reused.mode !== mode) {
+        throw new Error(
+          `Cannot reuse ${cfg.from}: its SFT model was trained on ${reused.mode}-context ` +
+            `samples, arm ${cfg.arm} needs ${mode}`,
+        );
+      }
+    } else {
+      await Deno.writeTextFile(join(sftDir, "data_mode"), mode);
+      log(
+        `  done in ${seconds.sft.toFixed(0)} s (${Math.round(Number(sft.tokensPerSec))} tokens/s)`,
+      );
+    }
 
     const policy = await spawnService("policy-inference", {
       args: [
@@ -372,10 +453,15 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         c.close();
       }
     };
-    // The learner publishes its starting weights as version 1; rollouts begin once they serve.
-    await until("policy-inference to serve weights version 1", 60_000, async () => {
+    // The learner publishes its starting weights under the version after the SFT model's;
+    // rollouts begin once policy-inference serves that version.
+    const first = await until("the learner's first weights", 60_000, async () => {
+      const v = (await learnerStatus()).weightsVersion;
+      return v > 0n ? v : undefined;
+    });
+    await until(`policy-inference to serve weights version ${first}`, 60_000, async () => {
       const v = await servedVersion();
-      return v >= 1n ? v : undefined;
+      return v >= first ? v : undefined;
     });
     const actors: SpawnedService[] = [];
     for (let i = 0; i < cfg.actors; i++) {
