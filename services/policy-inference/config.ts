@@ -67,6 +67,12 @@ export const POLICY_CONFIG_SPEC = {
     doc: "Refuse weights versions whose announcement carries no canary",
   },
   intraOpThreads: { type: "integer", default: 2, doc: "onnxruntime threads per op", min: 1 },
+  intraOpSpinning: {
+    type: "boolean",
+    default: false,
+    doc:
+      "Let onnxruntime's threads spin between runs (off: they sleep, leaving the cores to request handling)",
+  },
   openaiHttp: {
     type: "boolean",
     default: true,

@@ -54,6 +54,11 @@ export interface StepResult {
 export interface EngineOptions {
   /** Threads inside one op. @default 2 */
   readonly intraOpNumThreads?: number;
+  /**
+   * Let onnxruntime's pool threads spin between runs. Off, they sleep, and the cores go to
+   * the server's own work between decode steps (requests, responses, sampling). @default false
+   */
+  readonly spinning?: boolean;
 }
 
 const MODEL_FILES = ["model.onnx", "decoder_model_merged.onnx", "onnx/model.onnx"];
@@ -110,7 +115,10 @@ export class Engine {
     const { config, weights } = decoded;
     const version = opts.version ?? BigInt(decoded.version);
     const graph = buildStepGraph(config, weights).toBytes();
-    const session = await Session.create(graph, { intraOpNumThreads: opts.intraOpNumThreads });
+    const session = await Session.create(graph, {
+      intraOpNumThreads: opts.intraOpNumThreads,
+      allowSpinning: opts.spinning ?? false,
+    });
     return new Engine(session, builtinShape(config), BigInt(version), JSON.stringify(config), []);
   }
 
@@ -128,6 +136,7 @@ export class Engine {
     if (!file) throw new SyntaxError(`Cannot serve "${dir}": none of ${MODEL_FILES} exists`);
     const session = await Session.create(await Deno.readFile(file), {
       intraOpNumThreads: opts.intraOpNumThreads,
+      allowSpinning: opts.spinning ?? false,
     });
     const eos = cfg.eos_token_id;
     const eosIds = Array.isArray(eos) ? eos.map(Number) : typeof eos === "number" ? [eos] : [];

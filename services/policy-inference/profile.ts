@@ -3,7 +3,8 @@
  * the first queued request to the loop going idle) the wall time split into onnxruntime runs of
  * decode steps and prefills, JS around them (sampling, slot writes, row bookkeeping), admission
  * and the time the loop yields to I/O (gRPC handling of the same process), plus the mean batch
- * size decoded. Printed to stderr when the loop goes idle; off by default (no cost).
+ * size decoded and the mean time a request waits in the queue. Printed to stderr when the loop
+ * goes idle; off by default (no cost).
  */
 
 /** Accumulated timings of one busy period. */
@@ -24,6 +25,9 @@ export class LoopProfile {
   preMs = 0;
   appendMs = 0;
   emitMs = 0;
+  /** Requests admitted, and their summed time in the queue. */
+  admitted = 0;
+  queueWaitMs = 0;
 
   /** A one-line summary. */
   summary(): string {
@@ -44,7 +48,9 @@ export class LoopProfile {
       `(before run ${per(this.preMs, this.decodeRuns)}, KV append ${
         per(this.appendMs, this.decodeRuns)
       }, sampling+rows ${per(this.emitMs, this.decodeRuns)} µs/run);`,
-      `admit ${pct(this.admitMs)}, yield to I/O ${pct(this.yieldMs)}`,
+      `admit ${pct(this.admitMs)} (queue wait ${
+        this.admitted ? (this.queueWaitMs / this.admitted).toFixed(1) : "-"
+      } ms/request), yield to I/O ${pct(this.yieldMs)}`,
       `(${per(this.yieldMs, this.decodeRuns)} µs/step), other ${pct(this.otherMs)}`,
     ].join(" ");
   }

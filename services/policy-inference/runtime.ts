@@ -36,7 +36,10 @@ export async function loadRuntime(
   weights: WeightsState,
   metrics?: Metrics,
 ): Promise<Runtime> {
-  const threads = { intraOpNumThreads: config.intraOpThreads };
+  const threads = {
+    intraOpNumThreads: config.intraOpThreads,
+    spinning: config.intraOpSpinning,
+  };
   let tokenizer: BpeTokenizer | undefined;
   let chatTemplate: string | undefined;
   const eosIds: number[] = [];
@@ -127,6 +130,7 @@ export async function loadRuntime(
           canaryTolerance: config.canaryTolerance,
           requireCanary: config.requireCanary,
           intraOpNumThreads: config.intraOpThreads,
+          spinning: config.intraOpSpinning,
         });
       } catch (err) {
         swaps?.inc({ outcome: (err as Error).name === "CanaryError" ? "rolled_back" : "rejected" });

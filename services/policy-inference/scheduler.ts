@@ -52,6 +52,8 @@ const ADMIT_WAIT_STEPS = 4;
 interface Queued {
   readonly job: GenerateJob;
   readonly queuedAtStep: number;
+  /** performance.now() at submit (read by the profile). */
+  readonly queuedAt: number;
   readonly resolve: (r: GenerationResult) => void;
   readonly reject: (err: unknown) => void;
   cancelled: boolean;
@@ -115,7 +117,9 @@ export class Scheduler {
 
   /** Requests being decoded. */
   get activeRequests(): number {
-    return this.#active.filter((r) => !r.done).length;
+    let n = 0;
+    for (const r of this.#active) if (!r.done) n++;
+    return n;
   }
 
   /** Installs `engine` between two decode steps; resolves once it serves. */
@@ -141,7 +145,14 @@ export class Scheduler {
       );
     }
     const { promise, resolve, reject } = Promise.withResolvers<GenerationResult>();
-    const q: Queued = { job, queuedAtStep: this.steps, resolve, reject, cancelled: false };
+    const q: Queued = {
+      job,
+      queuedAtStep: this.steps,
+      queuedAt: PROFILE_ON ? performance.now() : 0,
+      resolve,
+      reject,
+      cancelled: false,
+    };
     if (job.signal?.aborted) {
       resolve(cancelledResult(job));
       return promise;
@@ -219,6 +230,7 @@ export class Scheduler {
   }
 
   async #disposeUnused(): Promise<void> {
+    if (this.#retired.length === 0) return;
     const used = new Set(this.#active.filter((r) => !r.done).map((r) => r.engine));
     const keep = this.#retired.slice(-this.#retain);
     const stay: Engine[] = [];
@@ -259,6 +271,10 @@ export class Scheduler {
       } catch (err) {
         q.reject(err);
         continue;
+      }
+      if (this.#prof) {
+        this.#prof.admitted++;
+        this.#prof.queueWaitMs += performance.now() - q.queuedAt;
       }
       const row = newRow(q.job, engine, q.resolve, q.reject);
       const list = joiners.get(engine) ?? [];

@@ -24,6 +24,8 @@ export interface LoadWeightsOptions {
   /** Largest accepted |served - published| of the canary sum. @default 1e-3 */
   readonly canaryTolerance?: number;
   readonly intraOpNumThreads?: number;
+  /** Let onnxruntime's threads spin between runs (EngineOptions.spinning). @default false */
+  readonly spinning?: boolean;
   /** Refuse versions without a canary in their meta. @default false */
   readonly requireCanary?: boolean;
 }
@@ -43,10 +45,15 @@ export async function loadWeightsEngine(
   meta: Readonly<Record<string, string>>,
   opts: LoadWeightsOptions = {},
 ): Promise<{ engine: Engine; canary: string }> {
-  const { canaryTolerance = 1e-3, intraOpNumThreads, requireCanary = false } = opts;
+  const {
+    canaryTolerance = 1e-3,
+    intraOpNumThreads,
+    spinning,
+    requireCanary = false,
+  } = opts;
   let engine: Engine;
   try {
-    engine = await Engine.fromWeightsBlob(bytes, { version, intraOpNumThreads });
+    engine = await Engine.fromWeightsBlob(bytes, { version, intraOpNumThreads, spinning });
   } catch (err) {
     throw new SyntaxError(`Cannot load weights v${version}: ${(err as Error).message}`, {
       cause: err,
