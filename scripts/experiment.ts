@@ -6,19 +6,23 @@
  *
  *   deno task experiment [--arms a,b] [--seeds 1,2] [any `deno task demo` flag]
  *
+ * Arms whose SFT data agree (`sft` and `pag-rl` both start from the progress-context PAG model)
+ * share one curriculum and SFT model per seed: the later arm reuses the earlier one's
+ * (`--from`), so their comparison starts from the very same weights.
+ *
  * The interval of an arm pools its seeds' held-out tasks and resamples tasks within each seed
  * (bootstrap); the "vs SFT start" column is the paired difference to the arm's own SFT model.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Prng } from "@parlmt/model";
-import { type ArmName, ARMS, runPipeline, type RunResult } from "./demo/pipeline.ts";
+import { type ArmName, ARMS, armSftData, runPipeline, type RunResult } from "./demo/pipeline.ts";
 import { parseDemoArgs } from "./demo.ts";
 import { mean, pairedBootstrap, pct, pp, quantile } from "./demo/stats.ts";
 import { svgChart } from "./demo/report.ts";
 
-/** Experiment defaults: a shorter run per arm and seed than the demo's. */
-const SCALE = ["--tasks", "300", "--sft-steps", "300", "--rl-seconds", "180"];
+/** Experiment defaults: a shorter RL phase and evaluation per arm and seed than the demo's. */
+const SCALE = ["--rl-seconds", "240", "--eval-tasks", "400"];
 
 /** Mean success with a bootstrap interval over tasks (resampled within each seed). */
 function successInterval(runs: readonly RunResult[], seed = 7): [number, number, number] {
@@ -61,6 +65,8 @@ if (import.meta.main) {
   const log = (line: string) =>
     console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
   const results = new Map<ArmName, RunResult[]>();
+  // (seed, SFT data) -> the run folder holding that curriculum and SFT model.
+  const sftRuns = new Map<string, string>();
   for (const seed of seeds) {
     for (const arm of arms) {
       log(`arm ${arm}, seed ${seed}`);
@@ -68,7 +74,11 @@ if (import.meta.main) {
         [...SCALE, ...rest, "--arm", arm, "--seed", String(seed)],
         (l) => log(`  ${l}`),
       );
-      const r = await runPipeline({ ...cfg, out: join(out, `${arm}-seed${seed}`) });
+      const runDir = join(out, `${arm}-seed${seed}`);
+      const key = `${seed}:${armSftData(arm)}`;
+      const from = sftRuns.get(key);
+      const r = await runPipeline({ ...cfg, out: runDir, ...(from ? { from } : {}) });
+      if (!from) sftRuns.set(key, runDir);
       results.set(arm, [...(results.get(arm) ?? []), r]);
       const s = mean(r.after.map((x) => x.success));
       log(
