@@ -127,19 +127,7 @@ async function main(): Promise<void> {
   const { dir } = rig;
   const learnerArgs = rig.learnerArgs([], 4);
   if (values.train) {
-    await Deno.writeFile(`${dir}/init.safetensors`, rig.model.blob(0));
-    learnerArgs.push(
-      "--init-model",
-      `${dir}/init.safetensors`,
-      "--train-batch-size",
-      "4",
-      "--train-seq-len",
-      "1536",
-      "--lr",
-      "0.0001",
-      "--checkpoint-every",
-      "1000",
-    );
+    learnerArgs.push(...await rig.trainingArgs(1e-4, 1000));
   } else {
     await rig.publish(1);
   }

@@ -33,6 +33,11 @@ export interface RolloutRig {
   publish(version: number): Promise<void>;
   /** Learner flags for this rig (NATS, data dir, task file, group size, default 2), then `extra`. */
   learnerArgs(extra?: string[], groupSize?: number): string[];
+  /**
+   * Learner flags that train: the rig model as the starting weights (written to the rig folder),
+   * batches of 4 × 1536 tokens, `lr`, a checkpoint every `checkpointEvery` updates.
+   */
+  trainingArgs(lr: number, checkpointEvery: number): Promise<string[]>;
   /** Actor flags for this rig's env and policy and the learner at `learner`, then `extra`. */
   actorArgs(learner: string, id: string, extra?: string[]): string[];
   [Symbol.asyncDispose](): Promise<void>;
@@ -101,6 +106,21 @@ export async function startRolloutRig(
         String(groupSize),
         ...extra,
       ],
+      async trainingArgs(lr, checkpointEvery) {
+        await Deno.writeFile(`${dir}/init.safetensors`, model.blob(0));
+        return [
+          "--init-model",
+          `${dir}/init.safetensors`,
+          "--train-batch-size",
+          "4",
+          "--train-seq-len",
+          "1536",
+          "--lr",
+          String(lr),
+          "--checkpoint-every",
+          String(checkpointEvery),
+        ];
+      },
       actorArgs: (learner, id, extra = []) => [
         "--learner-address",
         learner,

@@ -19,19 +19,7 @@ Deno.test({
   async fn() {
     await using rig = await startRolloutRig(5, 4, { minTurns: 1, maxTurns: 2 });
     const { dir } = rig;
-    await Deno.writeFile(`${dir}/init.safetensors`, rig.model.blob(0));
-    const learnerArgs = rig.learnerArgs([
-      "--init-model",
-      `${dir}/init.safetensors`,
-      "--train-batch-size",
-      "4",
-      "--train-seq-len",
-      "1536",
-      "--lr",
-      "0.001",
-      "--checkpoint-every",
-      "1",
-    ]);
+    const learnerArgs = rig.learnerArgs(await rig.trainingArgs(0.001, 1));
     const learnerEnv = { LEARNER_FILTER_ZERO_VARIANCE: "false" };
     const startLearner = () =>
       spawnService("learner", {

@@ -8,7 +8,7 @@ import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { spawnService } from "@parlmt/stack";
 import { waitUntil } from "@parlmt/testing";
-import { freePort, startRolloutRig } from "./_rollout_rig.ts";
+import { freePort, type RolloutRig, startRolloutRig } from "./_rollout_rig.ts";
 
 /** Resolves with the exit code, or undefined if the process still runs after `ms`. */
 async function exitedWithin(exited: Promise<number>, ms: number): Promise<number | undefined> {
@@ -21,6 +21,23 @@ async function exitedWithin(exited: Promise<number>, ms: number): Promise<number
   }
 }
 
+/** An actor that runs `episodes` episodes, two at a time, against the rig and `learner`. */
+function spawnActor(rig: RolloutRig, learner: string, id: string, episodes: number) {
+  return spawnService("rollout-actor", {
+    args: rig.actorArgs(learner, id, [
+      "--max-episodes",
+      String(episodes),
+      "--concurrency",
+      "2",
+      "--max-tokens",
+      "12",
+      "--learner-backoff-max-ms",
+      "1000",
+    ]),
+    stderr: { file: `${rig.dir}/actor.log` },
+  });
+}
+
 Deno.test({
   name: "rollout actor - started before the learner, it retries and then leases and submits",
   sanitizeResources: false,
@@ -30,19 +47,7 @@ Deno.test({
     const { dir } = rig;
     await rig.publish(1);
     const learnerPort = freePort();
-    const actor = await spawnService("rollout-actor", {
-      args: rig.actorArgs(`127.0.0.1:${learnerPort}`, "early-actor", [
-        "--max-episodes",
-        "3",
-        "--concurrency",
-        "2",
-        "--max-tokens",
-        "12",
-        "--learner-backoff-max-ms",
-        "1000",
-      ]),
-      stderr: { file: `${dir}/actor.log` },
-    });
+    const actor = await spawnActor(rig, `127.0.0.1:${learnerPort}`, "early-actor", 3);
     const log = () => Deno.readTextFile(`${dir}/actor.log`).catch(() => "");
     try {
       // No learner yet: the actor keeps trying and stays up.
@@ -130,19 +135,7 @@ Deno.test({
         stderr: { file: `${dir}/learner.log` },
       });
     let learner = await startLearner();
-    const actor = await spawnService("rollout-actor", {
-      args: rig.actorArgs(`127.0.0.1:${learnerPort}`, "steady-actor", [
-        "--max-episodes",
-        "6",
-        "--concurrency",
-        "2",
-        "--max-tokens",
-        "12",
-        "--learner-backoff-max-ms",
-        "1000",
-      ]),
-      stderr: { file: `${dir}/actor.log` },
-    });
+    const actor = await spawnActor(rig, `127.0.0.1:${learnerPort}`, "steady-actor", 6);
     const accepted = async () => {
       const client = createClient(LearnerService, learner.address);
       try {
