@@ -19,7 +19,20 @@ import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import type { PolicyService, SamplingParamsSchema } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { type Client, Code, RpcError } from "@parlmt/grpc";
 import { compactToolDoc, parseAssistantText, type ToolDocStyle } from "@parlmt/tokenizer";
+import { parseProgress } from "../synthesis/verify.ts";
 import { buildContext, type TranscriptMessage } from "./context.ts";
+
+/**
+ * A progress block as recorded in a trajectory: its text, and its summary lines and planned
+ * calls when it is well formed (the learner's awareness-alignment term compares the plan with
+ * the calls that follow it).
+ */
+export function progressBlock(
+  text: string,
+): { text: string; summary: string[]; plan: string[] } {
+  const block = parseProgress(`<progress>${text}</progress>`);
+  return { text, summary: block?.summary ?? [], plan: block?.plan ?? [] };
+}
 
 /** What an episode needs. */
 export interface EpisodeDeps {
@@ -110,7 +123,7 @@ export async function runEpisode(
         });
         const record: MessageInitShape<typeof TrajectoryStepSchema> = {
           generation,
-          progress: parts.progress !== null ? { text: parts.progress } : undefined,
+          progress: parts.progress !== null ? progressBlock(parts.progress) : undefined,
         };
         steps.push(record);
         if (parts.calls === null || parts.calls.length === 0) {
