@@ -89,6 +89,11 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     }
     return n;
   };
+  const rate = (k: keyof typeof DEFAULTS) => {
+    const n = num(k);
+    if (n > 1) throw new RangeError(`Invalid flag "--${k}": expected a rate in [0, 1], got ${n}`);
+    return n;
+  };
   const int = (k: keyof typeof DEFAULTS, min = 0) => {
     const n = num(k, min);
     if (!Number.isInteger(n)) throw new RangeError(`Invalid flag "--${k}": expected an integer`);
@@ -131,8 +136,8 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     maxTurns: int("max-turns", 1),
     maxCallsPerTurn: int("max-calls-per-turn", 1),
     maxDependencyDepth: int("max-dependency-depth"),
-    missParamRate: num("miss-param-rate"),
-    missFuncRate: num("miss-func-rate"),
+    missParamRate: rate("miss-param-rate"),
+    missFuncRate: rate("miss-func-rate"),
     maxDistractors: int("max-distractors"),
     offeredTools: int("offered-tools"),
     toolDocs,

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { parseDemoArgs } from "./demo.ts";
+
+const quiet = () => {};
+
+Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () => {
+  const cfg = parseDemoArgs([], quiet);
+  assert.equal(cfg.entities, "wide");
+  assert.equal(cfg.heldout, "template+entity");
+  assert.equal(cfg.from, undefined);
+  const reuse = parseDemoArgs(["--from", "runs/a", "--heldout", "entity"], quiet);
+  assert.equal(reuse.from, "runs/a");
+  assert.equal(reuse.heldout, "entity");
+  for (
+    const [args, re] of [
+      [["--entities", "huge"], /"--entities".*"huge"/],
+      [["--heldout", "none"], /"--heldout".*"none"/],
+      [["--arm", "ppo"], /"--arm".*"ppo"/],
+      [["--tasks", "abc"], /"--tasks"/],
+      [["--max-calls-per-turn", "0"], /"--max-calls-per-turn"/],
+      [["--miss-param-rate=-1"], /"--miss-param-rate"/],
+      [["--miss-func-rate", "2"], /"--miss-func-rate".*\[0, 1\]/],
+      [["--no-such-flag", "1"], /no-such-flag/],
+    ] as [string[], RegExp][]
+  ) {
+    assert.throws(() => parseDemoArgs(args, quiet), re, args.join(" "));
+  }
+});
