@@ -18,8 +18,12 @@ import {
 import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import type { PolicyService, SamplingParamsSchema } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { type Client, Code, RpcError } from "@parlmt/grpc";
-import { compactToolDoc, parseAssistantText, type ToolDocStyle } from "@parlmt/tokenizer";
-import { parseProgress } from "../synthesis/verify.ts";
+import {
+  compactToolDoc,
+  parseAssistantText,
+  parseProgress,
+  type ToolDocStyle,
+} from "@parlmt/tokenizer";
 import { buildContext, type TranscriptMessage } from "./context.ts";
 
 /**

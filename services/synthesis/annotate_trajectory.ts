@@ -19,7 +19,8 @@ import {
 } from "./annotate.ts";
 import { REPLY_DONE } from "./templates.ts";
 import { type Trace, traceTrajectory } from "./trace.ts";
-import { type BlockVerdict, callFailed, parseProgress, summaryReasons } from "./verify.ts";
+import { type BlockVerdict, callFailed, summaryReasons } from "./verify.ts";
+import { parseProgress } from "@parlmt/tokenizer";
 
 /** One executed call and the output recorded for it (empty when not recorded). */
 export interface ExecutedCall {

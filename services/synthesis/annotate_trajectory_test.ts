@@ -9,7 +9,8 @@ import {
   verifyTrajectoryStep,
 } from "./annotate_trajectory.ts";
 import { bfclTraceInput } from "./bfcl_source.ts";
-import { parseProgress, verifyAnnotation } from "./verify.ts";
+import { verifyAnnotation } from "./verify.ts";
+import { parseProgress } from "@parlmt/tokenizer";
 
 /** A BFCL task's ground truth replayed as the trajectory a perfect policy would produce. */
 function replayed(id: string): TrajectoryInput {

@@ -28,7 +28,8 @@ import type { AnnotatedStep, Progress } from "./annotate.ts";
 import { renderProgress } from "./annotate.ts";
 import { REPLY_DONE } from "./templates.ts";
 import { inText } from "./trace.ts";
-import { type BlockVerdict, parseProgress } from "./verify.ts";
+import { type BlockVerdict } from "./verify.ts";
+import { parseProgress } from "@parlmt/tokenizer";
 
 /** One scalar of a tool output; `depth` 0 is a scalar output, 1 a top-level field. */
 export interface TauAtom {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { dbHash, loadTasks, TauDb } from "../env-simulator/taubench/mod.ts";
 import { pristineTables } from "../env-simulator/taubench/data.ts";
 import { renderProgress } from "./annotate.ts";
-import { parseProgress } from "./verify.ts";
+import { parseProgress } from "@parlmt/tokenizer";
 import {
   annotateTau,
   annotateTauById,

@@ -5,6 +5,7 @@
  * @module
  */
 import { type CallExpr, EXECUTION_ERROR_PREFIX, parseCall, renderCall } from "@parlmt/bfcl";
+import { parseProgress } from "@parlmt/tokenizer";
 import type { AnnotatedStep, Annotation } from "./annotate.ts";
 import { callArgs, exprLeaves, inText, knownAt, type Trace } from "./trace.ts";
 
@@ -12,45 +13,6 @@ import { callArgs, exprLeaves, inText, knownAt, type Trace } from "./trace.ts";
 export interface BlockVerdict {
   readonly ok: boolean;
   readonly reasons: readonly string[];
-}
-
-/** Splits `a; b; c` at top-level `;` (not inside quotes or brackets). */
-export function splitPlan(text: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let depth = 0;
-  let quote = "";
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quote) {
-      cur += ch;
-      if (ch === "\\") cur += text[++i] ?? "";
-      else if (ch === quote) quote = "";
-      continue;
-    }
-    if (ch === "'" || ch === '"') quote = ch;
-    else if ("([{".includes(ch)) depth++;
-    else if (")]}".includes(ch)) depth--;
-    else if (ch === ";" && depth === 0) {
-      out.push(cur.trim());
-      cur = "";
-      continue;
-    }
-    cur += ch;
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
-}
-
-/** Parses `<progress>` text into summary lines and plan entries; null when malformed. */
-export function parseProgress(text: string): { summary: string[]; plan: string[] } | null {
-  const m = /^<progress>([\s\S]*)<\/progress>$/.exec(text.trim());
-  if (!m) return null;
-  const lines = m[1]!.split("\n");
-  const last = lines.pop() ?? "";
-  if (!last.startsWith("plan: ")) return null;
-  const body = last.slice("plan: ".length).trim();
-  return { summary: lines, plan: body === "none" ? [] : splitPlan(body) };
 }
 
 function exprText(e: CallExpr): string {

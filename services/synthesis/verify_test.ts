@@ -4,7 +4,8 @@ import { annotate, renderProgress } from "./annotate.ts";
 import { bfclTraceInput } from "./bfcl_source.ts";
 import { synthReply, synthTraceInput } from "./dataset.ts";
 import { DEFAULT_GEN_OPTIONS, generateTask } from "./generate_tasks.ts";
-import { parseProgress, verifyAnnotation, verifyStep } from "./verify.ts";
+import { verifyAnnotation, verifyStep } from "./verify.ts";
+import { parseProgress } from "@parlmt/tokenizer";
 
 function dependentTask() {
   for (let i = 0; i < 200; i++) {

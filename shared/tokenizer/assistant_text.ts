@@ -1,7 +1,8 @@
 /**
  * Splits an assistant message of the turn format into its progress block and its BFCL call list
  * (`[cd(folder='document'), ls()]`) or plain reply, with a minimal call normaliser for exact-match
- * scoring (whitespace outside string literals removed, string literals re-quoted with `'`). This
+ * scoring (whitespace outside string literals removed, string literals re-quoted with `'`), and
+ * a progress block into its summary lines and planned calls (`parseProgress`). This
  * is not a Python parser: the environment simulator has the real one.
  * @module
  */
@@ -80,4 +81,43 @@ export function normalizeCall(call: string): string {
     } else if (!/\s/.test(ch)) out += ch;
   }
   return out;
+}
+
+/** Splits `a; b; c` at top-level `;` (not inside quotes or brackets). */
+export function splitPlan(text: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let depth = 0;
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      cur += ch;
+      if (ch === "\\") cur += text[++i] ?? "";
+      else if (ch === quote) quote = "";
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if ("([{".includes(ch)) depth++;
+    else if (")]}".includes(ch)) depth--;
+    else if (ch === ";" && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+/** Parses `<progress>` text into summary lines and plan entries; null when malformed. */
+export function parseProgress(text: string): { summary: string[]; plan: string[] } | null {
+  const m = /^<progress>([\s\S]*)<\/progress>$/.exec(text.trim());
+  if (!m) return null;
+  const lines = m[1]!.split("\n");
+  const last = lines.pop() ?? "";
+  if (!last.startsWith("plan: ")) return null;
+  const body = last.slice("plan: ".length).trim();
+  return { summary: lines, plan: body === "none" ? [] : splitPlan(body) };
 }
