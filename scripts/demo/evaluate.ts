@@ -69,6 +69,8 @@ export function summarize(scores: readonly TaskScore[]): EvalSummary {
 /** Options of {@linkcode evaluate}. */
 export interface EvaluateOptions {
   readonly contextMode: ContextMode;
+  /** Every step must open with a progress block (a step without one is a format error). */
+  readonly progressBlocks: boolean;
   readonly toolDocs: ToolDocStyle;
   readonly maxTokens: number;
   /** Episodes in flight. */
@@ -92,6 +94,7 @@ export async function evaluate(
       const task = tasks[i]!;
       const trajectory = await runEpisode(deps, task, {
         contextMode: options.contextMode,
+        progressBlocks: options.progressBlocks,
         toolDocs: options.toolDocs,
         sampling: { temperature: 0, maxTokens: options.maxTokens },
       });

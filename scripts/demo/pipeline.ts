@@ -398,6 +398,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     const test: Task[] = cfg.evalTasks > 0 ? allTest.slice(0, cfg.evalTasks) : allTest;
     const evalOpts = {
       contextMode,
+      progressBlocks: armSftData(cfg.arm) !== "raw",
       toolDocs: cfg.toolDocs,
       maxTokens: cfg.maxTokens,
       concurrency: 16,

@@ -17,7 +17,7 @@ import { SubmitOutcome } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import type { LearnerService, Lease } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { type Client, Code, codeName, RpcError } from "@parlmt/grpc";
 import type { Logger } from "@parlmt/log";
-import { type EpisodeDeps, type EpisodeOptions, runEpisode } from "./episode.ts";
+import { armWritesProgress, type EpisodeDeps, type EpisodeOptions, runEpisode } from "./episode.ts";
 
 /** Where one episode's wall-clock time went, in milliseconds. */
 export interface EpisodeTiming {
@@ -320,6 +320,7 @@ export async function runActor(
         const trajectory = await runEpisode(timedDeps, lease.task!, {
           ...options.episode,
           contextMode: lease.contextMode,
+          progressBlocks: armWritesProgress(lease.arm),
           signal: abort.signal,
         });
         trajectory.id = `${lease.leaseId}@${options.actorId}`;

@@ -7,6 +7,7 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
+  Arm,
   type ContextMode,
   type FunctionDoc,
   type Task,
@@ -19,6 +20,7 @@ import type { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import type { PolicyService, SamplingParamsSchema } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { type Client, Code, RpcError } from "@parlmt/grpc";
 import {
+  type AssistantParts,
   compactToolDoc,
   parseAssistantText,
   parseProgress,
@@ -54,6 +56,11 @@ export interface EpisodeOptions {
   constrained?: boolean;
   /** How tool docs are sent: as the SFT data lists them (`brief` or `signature`) or `full`. @default {"brief"} */
   toolDocs?: ToolDocStyle;
+  /**
+   * Whether every step must open with a `<progress>` block (the arms trained on PAG data); a
+   * step without one is a format error. @default {false}
+   */
+  progressBlocks?: boolean;
   signal?: AbortSignal;
 }
 
@@ -68,6 +75,29 @@ export function toolsForPolicy(tools: readonly FunctionDoc[], style: ToolDocStyl
     }, style);
     return { ...t, description: c.description, parametersJson: JSON.stringify(c.parameters) };
   });
+}
+
+/**
+ * Whether the policy of `arm` was trained to open every step with a progress block: all arms
+ * but multi-turn GRPO on raw transcripts (and an unspecified arm, which is not checked).
+ */
+export function armWritesProgress(arm: Arm): boolean {
+  return arm !== Arm.MT_GRPO && arm !== Arm.UNSPECIFIED;
+}
+
+/** A progress tag outside the leading block: an unclosed or repeated block. */
+const STRAY_PROGRESS_TAG = /<\/?progress>/;
+
+/**
+ * Whether a step broke the turn format before anything ran: a missing progress block where the
+ * arm writes them, a progress tag left open or repeated, an empty reply, or a call list that
+ * does not split into calls. (Calls the environment cannot parse are found when they run.)
+ */
+export function stepFormatError(parts: AssistantParts, progressBlocks: boolean): boolean {
+  if (progressBlocks && parts.progress === null) return true;
+  if (STRAY_PROGRESS_TAG.test(parts.rest)) return true;
+  if (parts.calls !== null && parts.calls.length > 0) return false;
+  return parts.rest.startsWith("[") || parts.rest.length === 0;
 }
 
 /** The policy refused the prompt because it outgrew the model's context. */
@@ -130,10 +160,10 @@ export async function runEpisode(
           progress: parts.progress !== null ? progressBlock(parts.progress) : undefined,
         };
         steps.push(record);
+        record.formatError = stepFormatError(parts, options.progressBlocks ?? false);
         if (parts.calls === null || parts.calls.length === 0) {
           // A text reply ends the turn; so does output that is neither a reply nor calls.
           record.reply = parts.rest;
-          record.formatError = parts.rest.startsWith("[") || parts.rest.length === 0;
           finalText = parts.rest;
           break;
         }
