@@ -21,6 +21,7 @@ import { type Heldout, HELDOUT_KINDS } from "../services/synthesis/generate_task
 import { ENTITY_POOL_KINDS, type EntityPools } from "../services/synthesis/entities.ts";
 import { type ArmName, ARMS, type RunConfig, runPipeline } from "./demo/pipeline.ts";
 import { compare, headline, htmlReport, seriesOf, svgChart, tableLines } from "./demo/report.ts";
+import { signed } from "./demo/stats.ts";
 
 const DEFAULTS = {
   out: ".local/demo",
@@ -247,5 +248,9 @@ if (import.meta.main) {
   for (const l of tableLines(c)) console.log(l);
   console.log("");
   console.log(`report: ${join(cfg.out, "report.html")}  (${total.toFixed(0)} s in all)`);
+  console.log(
+    `held-out mean reward: ${c.a.reward.toFixed(3)} -> ${c.b.reward.toFixed(3)} (95% CI of the ` +
+      `difference: [${signed(c.reward.low)}, ${signed(c.reward.high)}])`,
+  );
   console.log(headline(c));
 }

@@ -7,6 +7,8 @@
 import type { ContextMode, Task, Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import type { ToolDocStyle } from "@parlmt/tokenizer";
 import { type EpisodeDeps, runEpisode } from "../../services/rollout-actor/episode.ts";
+import { computeReward, type RewardWeights } from "../../services/learner/rewards.ts";
+import { canonicalCall } from "../../services/learner/reward_config.ts";
 import { mean } from "./stats.ts";
 
 /** The score of one task. */
@@ -16,6 +18,8 @@ export interface TaskScore {
   readonly success: number;
   /** Turns whose state and response checks passed, over the task's turns. */
   readonly turnAccuracy: number;
+  /** The composite RL reward of the episode, as the learner would score it. */
+  readonly reward: number;
   /** Calls executed. */
   readonly calls: number;
   /** Mean prompt tokens of the policy's generations. */
@@ -30,14 +34,15 @@ export interface EvalSummary {
   readonly tasks: number;
   readonly success: number;
   readonly turnAccuracy: number;
+  readonly reward: number;
   readonly callsPerTask: number;
   readonly promptTokensPerTurn: number;
   readonly formatErrors: number;
   readonly contextOverflows: number;
 }
 
-/** Scores one trajectory. */
-export function scoreTrajectory(task: Task, t: Trajectory): TaskScore {
+/** Scores one trajectory; `weights` weigh the composite reward's terms. */
+export function scoreTrajectory(task: Task, t: Trajectory, weights: RewardWeights): TaskScore {
   const checks = t.check?.turns ?? [];
   const passed = checks.filter((c) => c.stateOk && c.responseOk).length;
   const steps = t.turns.flatMap((turn) => turn.steps);
@@ -46,6 +51,8 @@ export function scoreTrajectory(task: Task, t: Trajectory): TaskScore {
     taskId: task.id,
     success: t.check?.success ? 1 : 0,
     turnAccuracy: task.turns.length === 0 ? 0 : passed / task.turns.length,
+    reward: computeReward(t, task.turns.map((x) => x.groundTruthCalls), canonicalCall, weights)
+      .total,
     calls: steps.reduce((n, s) => n + s.calls.length, 0),
     promptTokens: mean(prompts),
     formatErrors: steps.filter((s) => s.formatError).length,
@@ -59,6 +66,7 @@ export function summarize(scores: readonly TaskScore[]): EvalSummary {
     tasks: scores.length,
     success: mean(scores.map((s) => s.success)),
     turnAccuracy: mean(scores.map((s) => s.turnAccuracy)),
+    reward: mean(scores.map((s) => s.reward)),
     callsPerTask: mean(scores.map((s) => s.calls)),
     promptTokensPerTurn: mean(scores.map((s) => s.promptTokens)),
     formatErrors: mean(scores.map((s) => s.formatErrors)),
@@ -72,6 +80,8 @@ export interface EvaluateOptions {
   /** Every step must open with a progress block (a step without one is a format error). */
   readonly progressBlocks: boolean;
   readonly toolDocs: ToolDocStyle;
+  /** Weights of the composite reward reported per task (the arm's). */
+  readonly rewardWeights: RewardWeights;
   readonly maxTokens: number;
   /** Episodes in flight. */
   readonly concurrency: number;
@@ -98,7 +108,7 @@ export async function evaluate(
         toolDocs: options.toolDocs,
         sampling: { temperature: 0, maxTokens: options.maxTokens },
       });
-      scores[i] = scoreTrajectory(task, trajectory);
+      scores[i] = scoreTrajectory(task, trajectory, options.rewardWeights);
       options.onProgress?.(++done, tasks.length);
     }
   };

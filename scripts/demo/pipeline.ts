@@ -13,7 +13,7 @@ import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
 import type { ToolDocStyle } from "@parlmt/tokenizer";
-import { armContextMode } from "../../services/learner/reward_config.ts";
+import { armContextMode, rewardWeightsFor } from "../../services/learner/reward_config.ts";
 import { readTaskFile } from "../../services/learner/task_file.ts";
 import type { Heldout } from "../../services/synthesis/generate_tasks.ts";
 import type { EntityPools } from "../../services/synthesis/entities.ts";
@@ -399,6 +399,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     const evalOpts = {
       contextMode,
       progressBlocks: armSftData(cfg.arm) !== "raw",
+      rewardWeights: rewardWeightsFor(cfg.arm),
       toolDocs: cfg.toolDocs,
       maxTokens: cfg.maxTokens,
       concurrency: 16,

@@ -3,7 +3,7 @@
  * with the table, the confidence interval and the curves (inline SVG, no scripts, no network).
  */
 import { type EvalSummary, summarize, type TaskScore } from "./evaluate.ts";
-import { pairedBootstrap, type PairedDifference, pct, pp } from "./stats.ts";
+import { pairedBootstrap, type PairedDifference, pct, pp, signed } from "./stats.ts";
 
 /** One curve: x and y. */
 export type Series = [number[], number[]];
@@ -15,6 +15,7 @@ export interface Comparison {
   readonly b: EvalSummary;
   readonly success: PairedDifference;
   readonly turnAccuracy: PairedDifference;
+  readonly reward: PairedDifference;
 }
 
 /** Compares two score lists over the same tasks. */
@@ -29,12 +30,14 @@ export function compare(
     b: summarize(b),
     success: pairedBootstrap(a.map((s) => s.success), b.map((s) => s.success)),
     turnAccuracy: pairedBootstrap(a.map((s) => s.turnAccuracy), b.map((s) => s.turnAccuracy)),
+    reward: pairedBootstrap(a.map((s) => s.reward), b.map((s) => s.reward)),
   };
 }
 
 const ROWS: [string, (s: EvalSummary) => string][] = [
   ["success rate", (s) => pct(s.success)],
   ["per-turn accuracy", (s) => pct(s.turnAccuracy)],
+  ["mean reward", (s) => s.reward.toFixed(3)],
   ["calls per task", (s) => s.callsPerTask.toFixed(2)],
   ["prompt tokens per turn", (s) => s.promptTokensPerTurn.toFixed(0)],
   ["format errors per task", (s) => s.formatErrors.toFixed(2)],
@@ -148,6 +151,8 @@ figcaption{font-weight:600;font-size:12px}.headline{font-size:16px;font-weight:6
 success ${pp(c.success.difference)} points [${pp(c.success.low)}, ${pp(c.success.high)}],
 per-turn accuracy ${pp(c.turnAccuracy.difference)} points [${pp(c.turnAccuracy.low)}, ${
     pp(c.turnAccuracy.high)
+  }], mean composite reward ${signed(c.reward.difference)} [${signed(c.reward.low)}, ${
+    signed(c.reward.high)
   }].</p>
 <h2>Curves</h2>${opts.charts.join("\n")}
 <h2>Run</h2><table>${facts}</table></body></html>

@@ -8,6 +8,7 @@ function scores(successes: number[]): TaskScore[] {
     taskId: `t${i}`,
     success: s,
     turnAccuracy: s,
+    reward: 0.2 + s,
     calls: 2,
     promptTokens: 100,
     formatErrors: 0,
@@ -39,7 +40,10 @@ Deno.test("headline() is the demo's last line, with the interval in points", () 
     headline(c),
     /^held-out success: SFT 25\.0% -> PAG-RL 50\.0% \(95% CI of the difference: \[[+-]\d+\.\d, [+-]\d+\.\d\]\)$/,
   );
-  assert.equal(tableLines(c).length, 8);
+  const lines = tableLines(c);
+  assert.equal(lines.length, 9);
+  assert.match(lines.find((l) => l.startsWith("mean reward"))!, /0\.450\s+0\.700/);
+  assert.ok(c.reward.difference > 0.249 && c.reward.difference < 0.251);
   const html = htmlReport({
     title: "t <x>",
     comparison: c,
@@ -48,4 +52,5 @@ Deno.test("headline() is the demo's last line, with the interval in points", () 
   });
   assert.ok(html.includes("<polyline") && html.includes("t &#60;x&#62;"));
   assert.ok(html.includes('id="headline"'));
+  assert.match(html, /mean composite reward \+0\.250 \[/);
 });

@@ -69,3 +69,8 @@ export function pct(x: number): string {
 export function pp(x: number): string {
   return `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}`;
 }
+
+/** A signed difference of a score, e.g. `+0.032`. */
+export function signed(x: number): string {
+  return `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
+}
