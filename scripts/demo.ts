@@ -49,6 +49,7 @@ const DEFAULTS = {
   "sft-batch": 16,
   "sft-lr": 3e-3,
   "rl-seconds": 360,
+  "rl-updates": 0,
   actors: 2,
   "actor-concurrency": 8,
   "group-size": 8,
@@ -69,6 +70,7 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
+  --rl-updates N ends RL after N updates (or --rl-seconds, whichever comes first; 0: no limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
   --eval-tasks 0 evaluates the whole held-out split. Output goes to --out (report.html,
   result.json, logs/).`;
@@ -150,6 +152,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     sftBatch: int("sft-batch", 1),
     sftLr: num("sft-lr"),
     rlSeconds: num("rl-seconds"),
+    rlUpdates: int("rl-updates"),
     actors: int("actors", 1),
     actorConcurrency: int("actor-concurrency", 1),
     groupSize: int("group-size", 2),

@@ -8,7 +8,12 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.entities, "wide");
   assert.equal(cfg.heldout, "template+entity");
   assert.equal(cfg.from, undefined);
-  const reuse = parseDemoArgs(["--from", "runs/a", "--heldout", "entity"], quiet);
+  assert.equal(cfg.rlUpdates, 0);
+  const reuse = parseDemoArgs(
+    ["--from", "runs/a", "--heldout", "entity", "--rl-updates", "40"],
+    quiet,
+  );
+  assert.equal(reuse.rlUpdates, 40);
   assert.equal(reuse.from, "runs/a");
   assert.equal(reuse.heldout, "entity");
   for (
@@ -17,6 +22,8 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--heldout", "none"], /"--heldout".*"none"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
+      [["--rl-updates=-3"], /"--rl-updates"/],
+      [["--rl-updates", "2.5"], /"--rl-updates".*integer/],
       [["--max-calls-per-turn", "0"], /"--max-calls-per-turn"/],
       [["--miss-param-rate=-1"], /"--miss-param-rate"/],
       [["--miss-func-rate", "2"], /"--miss-func-rate".*\[0, 1\]/],

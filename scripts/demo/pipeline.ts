@@ -90,6 +90,8 @@ export interface RunConfig {
   readonly sftLr: number;
   /** RL (or extra SFT for the `sft` arm) wall-clock budget. */
   readonly rlSeconds: number;
+  /** Updates after which RL ends even within its time budget; 0 for no limit. */
+  readonly rlUpdates?: number;
   readonly actors: number;
   readonly actorConcurrency: number;
   readonly groupSize: number;
@@ -493,8 +495,10 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     }
     const rlStart = performance.now();
     let lastLine = 0;
+    const updates = cfg.rlUpdates ?? 0;
     while (performance.now() - rlStart < cfg.rlSeconds * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
+      if (updates > 0 && (await learnerStatus()).step >= updates) break;
       if (performance.now() - lastLine < 20_000) continue;
       lastLine = performance.now();
       const s = await learnerStatus();
