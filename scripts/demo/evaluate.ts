@@ -87,6 +87,28 @@ export interface EvaluateOptions {
   readonly concurrency: number;
   /** Called after each finished task. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called with each task's episode (e.g. to keep a transcript of the evaluation). */
+  readonly onEpisode?: (task: Task, trajectory: Trajectory, score: TaskScore) => void;
+}
+
+/**
+ * One evaluated episode as a JSON line: the score, and per turn the ground-truth calls and
+ * what the model wrote at each step (with the calls that ran and whether each failed).
+ */
+export function episodeRecord(task: Task, t: Trajectory, score: TaskScore): string {
+  return JSON.stringify({
+    ...score,
+    error: t.check?.errorType ?? "",
+    turns: task.turns.map((turn, i) => ({
+      user: turn.userMessages.map((m) => m.content),
+      truth: turn.groundTruthCalls,
+      steps: (t.turns[i]?.steps ?? []).map((s) => ({
+        text: s.generation?.text ?? "",
+        ...(s.formatError ? { formatError: true } : {}),
+        failed: s.results.map((r) => r.isError),
+      })),
+    })),
+  });
 }
 
 /** Runs every task once, greedily; scores in the order of `tasks`. */
@@ -109,6 +131,7 @@ export async function evaluate(
         sampling: { temperature: 0, maxTokens: options.maxTokens },
       });
       scores[i] = scoreTrajectory(task, trajectory, options.rewardWeights);
+      options.onEpisode?.(task, trajectory, scores[i]!);
       options.onProgress?.(++done, tasks.length);
     }
   };

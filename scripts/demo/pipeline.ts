@@ -17,7 +17,7 @@ import { armContextMode, rewardWeightsFor } from "../../services/learner/reward_
 import { readTaskFile } from "../../services/learner/task_file.ts";
 import type { Heldout } from "../../services/synthesis/generate_tasks.ts";
 import type { EntityPools } from "../../services/synthesis/entities.ts";
-import { evaluate, type TaskScore } from "./evaluate.ts";
+import { episodeRecord, evaluate, type TaskScore } from "./evaluate.ts";
 
 /** The arms (DESIGN.md §3): SFT data mode, RL context mode, awareness reward. */
 export const ARMS = ["sft", "mt-grpo", "pag+mt-grpo", "pag-rl"] as const;
@@ -406,9 +406,23 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
       maxTokens: cfg.maxTokens,
       concurrency: 16,
     };
+    // Each evaluation keeps its episodes (what the model wrote, per task) as JSON lines.
+    await Deno.mkdir(join(out, "eval"), { recursive: true });
+    const evaluateTo = async (file: string) => {
+      const lines: string[] = [];
+      const scores = await withClients((deps) =>
+        evaluate(deps, test, {
+          ...evalOpts,
+          onEpisode: (task, trajectory, score) =>
+            lines.push(episodeRecord(task, trajectory, score)),
+        })
+      );
+      await Deno.writeTextFile(join(out, "eval", file), lines.join("\n") + "\n");
+      return scores;
+    };
     t = clock();
     log(`held-out evaluation of the SFT model: ${test.length} tasks, greedy`);
-    const before = await withClients((deps) => evaluate(deps, test, evalOpts));
+    const before = await evaluateTo("sft.jsonl");
     seconds.evalBefore = t();
 
     t = clock();
@@ -531,7 +545,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
 
     t = clock();
     log(`held-out evaluation of the ${cfg.arm} model: ${test.length} tasks, greedy`);
-    const after = await withClients((deps) => evaluate(deps, test, evalOpts));
+    const after = await evaluateTo(`${cfg.arm}.jsonl`);
     seconds.evalAfter = t();
     await learner.stop("SIGTERM");
     const { log: _, ...config } = cfg;
