@@ -70,7 +70,8 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
-  --rl-updates N ends RL after N updates (or --rl-seconds, whichever comes first; 0: no limit).
+  --rl-updates N ends RL once the learner has made N updates (checked each second), or at
+  --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
   --eval-tasks 0 evaluates the whole held-out split. Output goes to --out (report.html,
   result.json, logs/).`;
