@@ -138,10 +138,12 @@ async function served(
   C: number,
   rounds: number,
 ): Promise<number> {
+  const latency = { ms: 0, n: 0 };
   const done: { t: number; n: number }[][] = await Promise.all(
     Array.from({ length: C }, async (_, i) => {
       const seen: { t: number; n: number }[] = [];
       for (let r = 0; r < rounds; r++) {
+        const sent = performance.now();
         const res = await client.generate({
           params: {
             prompt: { case: "tokens", value: { tokenIds: prompt(i + r * C) } },
@@ -150,10 +152,18 @@ async function served(
           },
         });
         seen.push({ t: performance.now(), n: res.generation!.tokenIds.length });
+        latency.ms += performance.now() - sent;
+        latency.n++;
       }
       return seen;
     }),
   );
+  if (PROFILE) {
+    // Beside the server's "submit to result": the difference is the gRPC path both ways.
+    console.error(
+      `[served C=${C}] send to receive ${(latency.ms / latency.n).toFixed(1)} ms/request`,
+    );
+  }
   const from = Math.max(...done.map((d) => d[0]!.t));
   const until = Math.min(...done.map((d) => d.at(-1)!.t));
   let tokens = 0;

@@ -3,8 +3,9 @@
  * the first queued request to the loop going idle) the wall time split into onnxruntime runs of
  * decode steps and prefills, JS around them (sampling, slot writes, row bookkeeping), admission
  * and the time the loop yields to I/O (gRPC handling of the same process), plus the mean batch
- * size decoded and the mean time a request waits in the queue. Printed to stderr when the loop
- * goes idle; off by default (no cost).
+ * size decoded, the mean time a request waits in the queue and the mean time from submit() to
+ * its result (a client's send-to-receive time minus this is the gRPC path both ways). Printed to
+ * stderr when the loop goes idle; off by default (no cost).
  */
 
 /** Accumulated timings of one busy period. */
@@ -28,6 +29,9 @@ export class LoopProfile {
   /** Requests admitted, and their summed time in the queue. */
   admitted = 0;
   queueWaitMs = 0;
+  /** Requests finished, and their summed time from submit() to the result. */
+  finished = 0;
+  latencyMs = 0;
 
   /** A one-line summary. */
   summary(): string {
@@ -51,7 +55,10 @@ export class LoopProfile {
       `admit ${pct(this.admitMs)} (queue wait ${
         this.admitted ? (this.queueWaitMs / this.admitted).toFixed(1) : "-"
       } ms/request), yield to I/O ${pct(this.yieldMs)}`,
-      `(${per(this.yieldMs, this.decodeRuns)} µs/step), other ${pct(this.otherMs)}`,
+      `(${per(this.yieldMs, this.decodeRuns)} µs/step), other ${pct(this.otherMs)};`,
+      `submit to result ${
+        this.finished ? (this.latencyMs / this.finished).toFixed(1) : "-"
+      } ms/request`,
     ].join(" ");
   }
 }

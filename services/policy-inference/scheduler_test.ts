@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { LogprobScorer } from "@parlmt/model";
 import { testModel } from "./_test_model.ts";
 import { Engine } from "./engine.ts";
@@ -128,6 +129,25 @@ Deno.test("Scheduler swaps weights between steps without losing a request", asyn
     }
     assert.ok((await pinned).tokenVersions.every((v) => v === 1n));
     await assert.rejects(sched.submit(job([1], { pinVersion: 9n })), VersionConflictError);
+  } finally {
+    await sched.close();
+  }
+});
+
+Deno.test("Scheduler gives I/O several event-loop turns between decode steps", async () => {
+  const m = testModel();
+  const sched = new Scheduler({ maxBatch: 4 });
+  await sched.install(await Engine.fromWeightsBlob(m.blob(1)));
+  try {
+    const long = sched.submit(job([5, 9, 33], { maxTokens: 60 }));
+    while (sched.tokensGenerated < 4) await new Promise((r) => setImmediate(r));
+    // A chain of 10 setImmediate hops (as a request takes between its socket and its handler)
+    // must not wait one decode step per hop.
+    const from = sched.steps;
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    const waited = sched.steps - from;
+    assert.ok(waited <= 2, `10 event-loop turns took ${waited} decode steps`);
+    assert.equal((await long).tokenIds.length, 60);
   } finally {
     await sched.close();
   }
