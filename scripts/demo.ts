@@ -22,6 +22,9 @@ import { ENTITY_POOL_KINDS, type EntityPools } from "../services/synthesis/entit
 import { type ArmName, ARMS, type RunConfig, runPipeline } from "./demo/pipeline.ts";
 import { compare, headline, htmlReport, seriesOf, svgChart, tableLines } from "./demo/report.ts";
 import { signed } from "./demo/stats.ts";
+import { ADVANTAGE_ESTIMATORS, type AdvantageEstimator } from "../services/learner/advantages.ts";
+import { DEFAULT_REWARD_WEIGHTS } from "../services/learner/rewards.ts";
+import { withRewardOverrides } from "../services/learner/reward_config.ts";
 
 const DEFAULTS = {
   out: ".local/demo",
@@ -56,6 +59,9 @@ const DEFAULTS = {
   "groups-per-step": 4,
   "rl-lr": 5e-5,
   "kl-coef": 0,
+  estimator: "grpo",
+  "turn-level-weight": 0,
+  "reward-weights": "",
   temperature: 1,
   "max-tokens": 160,
   "eval-tasks": 0,
@@ -70,6 +76,8 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
+  --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
+  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")}).
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
   --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
@@ -103,6 +111,20 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     if (!Number.isInteger(n)) throw new RangeError(`Invalid flag "--${k}": expected an integer`);
     return n;
   };
+  const estimator = str("estimator") as AdvantageEstimator;
+  if (!ADVANTAGE_ESTIMATORS.includes(estimator)) {
+    throw new RangeError(
+      `Invalid flag "--estimator": expected one of ${
+        ADVANTAGE_ESTIMATORS.join(", ")
+      }, got "${estimator}"`,
+    );
+  }
+  const rewardWeights = str("reward-weights");
+  try {
+    withRewardOverrides(DEFAULT_REWARD_WEIGHTS, rewardWeights);
+  } catch (err) {
+    throw new RangeError(`Invalid flag "--reward-weights": ${(err as Error).message}`);
+  }
   const arm = str("arm") as ArmName;
   if (!ARMS.includes(arm)) {
     throw new RangeError(`Invalid flag "--arm": expected one of ${ARMS.join(", ")}, got "${arm}"`);
@@ -160,6 +182,9 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     groupsPerStep: int("groups-per-step", 1),
     rlLr: num("rl-lr"),
     klCoef: num("kl-coef"),
+    estimator,
+    turnLevelWeight: num("turn-level-weight"),
+    rewardWeights,
     temperature: num("temperature"),
     maxTokens: int("max-tokens", 1),
     evalTasks: int("eval-tasks"),

@@ -14,6 +14,14 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
     quiet,
   );
   assert.equal(reuse.rlUpdates, 40);
+  const tuned = parseDemoArgs(
+    ["--estimator", "dr_grpo", "--reward-weights", "format=0", "--turn-level-weight", "0.5"],
+    quiet,
+  );
+  assert.deepEqual(
+    [tuned.estimator, tuned.rewardWeights, tuned.turnLevelWeight],
+    ["dr_grpo", "format=0", 0.5],
+  );
   assert.equal(reuse.from, "runs/a");
   assert.equal(reuse.heldout, "entity");
   for (
@@ -22,6 +30,8 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--heldout", "none"], /"--heldout".*"none"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
+      [["--estimator", "ppo"], /"--estimator".*"ppo"/],
+      [["--reward-weights", "speed=1"], /"--reward-weights".*unknown term "speed"/],
       [["--rl-updates=-3"], /"--rl-updates"/],
       [["--rl-updates", "2.5"], /"--rl-updates".*integer/],
       [["--max-calls-per-turn", "0"], /"--max-calls-per-turn"/],

@@ -98,6 +98,12 @@ export interface RunConfig {
   readonly groupsPerStep: number;
   readonly rlLr: number;
   readonly klCoef: number;
+  /** Advantage estimator of the learner. @default {"grpo"} */
+  readonly estimator?: string;
+  /** Weight of the per-turn baseline term. @default {0} */
+  readonly turnLevelWeight?: number;
+  /** Overrides of the arm's reward weights (`term=weight,...`). @default {""} */
+  readonly rewardWeights?: string;
   readonly temperature: number;
   readonly maxTokens: number;
   /** Held-out tasks evaluated (0: all). */
@@ -450,6 +456,11 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         String(cfg.rlLr),
         "--kl-coef",
         String(cfg.klCoef),
+        "--estimator",
+        cfg.estimator ?? "grpo",
+        "--turn-level-weight",
+        String(cfg.turnLevelWeight ?? 0),
+        ...(cfg.rewardWeights ? ["--reward-weights", cfg.rewardWeights] : []),
         "--checkpoint-every",
         "20",
         ...(cfg.arm === "sft"

@@ -76,6 +76,12 @@ export const LEARNER_CONFIG_SPEC = {
     doc: "Weight of the per-turn group baseline",
     min: 0,
   },
+  rewardWeights: {
+    type: "string",
+    default: "",
+    doc:
+      "Overrides of the arm's reward weights, e.g. format=0,alignment=0.5 (terms: success, turn_checks, call_f1, format, redundancy, alignment)",
+  },
   klCoef: { type: "number", default: 0, doc: "k3 KL coefficient to the reference policy", min: 0 },
   groupsPerStep: { type: "integer", default: 1, doc: "Complete groups per update", min: 1 },
   publishEvery: { type: "integer", default: 1, doc: "Publish weights every K updates", min: 1 },

@@ -9,7 +9,7 @@ import { learnerService } from "./server.ts";
 import { readTaskFile } from "./task_file.ts";
 import { TrainingLoop } from "./training_loop.ts";
 import type { AdvantageEstimator } from "./advantages.ts";
-import { canonicalCall, rewardWeightsFor } from "./reward_config.ts";
+import { canonicalCall, rewardWeightsFor, withRewardOverrides } from "./reward_config.ts";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
 import { BpeTokenizer, TurnTemplate } from "@parlmt/tokenizer";
 import { encodeExample, loadSftData } from "./sft_data.ts";
@@ -71,7 +71,10 @@ if (import.meta.main) {
             lr: config.lr,
             klCoef: config.klCoef,
             estimator: config.estimator as AdvantageEstimator,
-            rewardWeights: rewardWeightsFor(config.arm),
+            rewardWeights: withRewardOverrides(
+              rewardWeightsFor(config.arm),
+              config.rewardWeights,
+            ),
             canonicalize: canonicalCall,
             filterZeroVariance: config.filterZeroVariance,
             turnLevelWeight: config.turnLevelWeight,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { computeReward, DEFAULT_REWARD_WEIGHTS, type RewardWeights } from "./rewards.ts";
+import { rewardWeightsFor, withRewardOverrides } from "./reward_config.ts";
 
 /** Canonical form for the test: strip spaces (the service passes the BFCL parser's form). */
 const canon = (c: string) => {
@@ -106,4 +107,18 @@ Deno.test("computeReward() turn_checks is the fraction of turns passing both che
     },
   });
   assert.equal(computeReward(t, [], canon).terms.turn_checks, 0.5);
+});
+
+Deno.test("withRewardOverrides(): term=weight pairs replace the arm's weights; bad ones are named", () => {
+  const base = rewardWeightsFor("pag-rl");
+  assert.deepEqual(withRewardOverrides(base, ""), base);
+  const w = withRewardOverrides(base, "format=0, alignment=0.5,redundancy=-1e-1");
+  assert.equal(w.format, 0);
+  assert.equal(w.alignment, 0.5);
+  assert.equal(w.redundancy, -0.1);
+  assert.equal(w.success, base.success);
+  assert.throws(() => withRewardOverrides(base, "speed=1"), /unknown term "speed"/);
+  assert.throws(() => withRewardOverrides(base, "format"), /"format": expected term=weight/);
+  assert.throws(() => withRewardOverrides(base, "format=abc"), /"abc" is not a finite number/);
+  assert.throws(() => withRewardOverrides(base, "format=0,format=1"), /"format" given twice/);
 });
