@@ -29,7 +29,7 @@ export function withRewardOverrides(base: RewardWeights, overrides: string): Rew
   const out: Record<RewardTerm, number> = { ...base };
   const seen = new Set<string>();
   for (const item of overrides.split(",").map((x) => x.trim()).filter(Boolean)) {
-    const m = /^([a-z_]+)\s*=\s*(.+)$/.exec(item);
+    const m = /^([a-z_0-9]+)\s*=\s*(.+)$/.exec(item);
     if (!m) {
       throw new RangeError(`Invalid reward weight "${item}": expected term=weight`);
     }

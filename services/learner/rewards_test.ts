@@ -112,10 +112,11 @@ Deno.test("computeReward() turn_checks is the fraction of turns passing both che
 Deno.test("withRewardOverrides(): term=weight pairs replace the arm's weights; bad ones are named", () => {
   const base = rewardWeightsFor("pag-rl");
   assert.deepEqual(withRewardOverrides(base, ""), base);
-  const w = withRewardOverrides(base, "format=0, alignment=0.5,redundancy=-1e-1");
+  const w = withRewardOverrides(base, "format=0, alignment=0.5,redundancy=-1e-1,call_f1=2");
   assert.equal(w.format, 0);
   assert.equal(w.alignment, 0.5);
   assert.equal(w.redundancy, -0.1);
+  assert.equal(w.call_f1, 2);
   assert.equal(w.success, base.success);
   assert.throws(() => withRewardOverrides(base, "speed=1"), /unknown term "speed"/);
   assert.throws(() => withRewardOverrides(base, "format"), /"format": expected term=weight/);
