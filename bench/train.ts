@@ -1,8 +1,9 @@
 /**
  * Training-engine bench on the compute.md reference model (2 layers, width 128, 4 heads, ff 512,
  * vocab 512, ctx 256) on two threads. Prints one figure per line, each the median of several
- * repetitions; the matmul probe is the same-run yardstick of the machine's speed, and the
- * last line reports how many cores other processes used meanwhile (compute.md's runq check).
+ * repetitions; the matmul probe is the same-run yardstick of the machine's speed (each figure
+ * is also printed per GFLOP/s of the probe, to compare runs on a busy machine), and the last
+ * line reports how many cores other processes used meanwhile (compute.md's runq check).
  *
  *   deno run -A bench/train.ts [--threads=2] [--reps=5] [--denormals-as-zero]
  *
@@ -148,15 +149,22 @@ async function main(): Promise<void> {
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const probeBefore = await benchMatmul(threads, reps);
-  console.log(`train: ${fmt(await benchTrain(threads, reps))} tokens/s`);
-  console.log(`forward: ${fmt(await benchForward(threads, reps))} tokens/s`);
-  console.log(`generate b1: ${fmt(await benchGenerate(threads, reps, 1))} tokens/s`);
-  console.log(`generate b16: ${fmt(await benchGenerate(threads, reps, 16))} tokens/s`);
+  const figures: [string, number][] = [];
+  const report = (name: string, tokensPerSec: number) => {
+    figures.push([name, tokensPerSec]);
+    console.log(`${name}: ${fmt(tokensPerSec)} tokens/s`);
+  };
+  report("train", await benchTrain(threads, reps));
+  report("forward", await benchForward(threads, reps));
+  report("generate b1", await benchGenerate(threads, reps, 1));
+  report("generate b16", await benchGenerate(threads, reps, 16));
   // Probed before and after the workloads; the larger is the machine's speed in this run.
   const probeAfter = await benchMatmul(threads, reps);
   console.error(`matmul probe before ${probeBefore.toFixed(1)}, after ${probeAfter.toFixed(1)}`);
   const probe = Math.max(probeBefore, probeAfter);
   console.log(`matmul probe: ${probe.toFixed(1)} GFLOP/s`);
+  const perProbe = figures.map(([name, x]) => `${name} ${(x / probe).toFixed(1)}`).join(", ");
+  console.log(`per probe GFLOP/s: ${perProbe} tokens/s`);
   const cpu1 = cpuSeconds();
   if (cpu0 && cpu1) {
     // CPU used by other processes during the run, in cores: > 0.2 means the figures are disturbed.

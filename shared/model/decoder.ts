@@ -86,6 +86,8 @@ export function decoderForward(
   const shapes = new Map<string, Value>(); // runtime shapes [B, T, ...rest], one per rest
   const unflatten = (v: Value, rest: readonly number[]): Value => {
     if (typeof B === "number" && typeof T === "number") return reshape(v, [B, T, ...rest]);
+    // A static length (decode steps: T = 1) needs no runtime shape: B is the inferred dim.
+    if (typeof T === "number") return reshapeTo(v, ints(v, [-1, T, ...rest]), [B, T, ...rest]);
     const key = rest.join(",");
     let shape = shapes.get(key);
     if (!shape) {
@@ -112,21 +114,21 @@ export function decoderForward(
       const [h] = layerNorm(x, p(pre + "ln_1.weight"), p(pre + "ln_1.bias"), {
         epsilon: c.layerNormEps,
       });
-      return attention(
-        c,
-        h,
-        p(pre + "attn.c_attn.weight"),
-        p(pre + "attn.c_attn.bias"),
-        p(pre + "attn.c_proj.weight"),
-        p(pre + "attn.c_proj.bias"),
-        inp.attnBias,
+      return attention(c, h, {
+        wQkv: p(pre + "attn.c_attn.weight"),
+        bQkv: p(pre + "attn.c_attn.bias"),
+        wProj: p(pre + "attn.c_proj.weight"),
+        bProj: p(pre + "attn.c_proj.bias"),
+        bias: inp.attnBias,
         floorOffset,
-        inp.past?.[l],
-        inp.attnQueryBlocks ?? 1,
+        past: inp.past?.[l],
+        queryBlocks: inp.attnQueryBlocks ?? 1,
         unflatten,
-        x.shape[0]!,
-        inp.inference ?? false,
-      );
+        batch: B,
+        oneToken: T === 1,
+        rows: x.shape[0]!,
+        inference: inp.inference ?? false,
+      });
     });
     x = add(x, y);
     presents.push(cache);
@@ -147,48 +149,65 @@ export function decoderForward(
   return { logits, presents };
 }
 
+/** What attention() needs besides the model config and its input. */
+interface AttentionParts {
+  readonly wQkv: Value;
+  readonly bQkv: Value;
+  readonly wProj: Value;
+  readonly bProj: Value;
+  readonly bias: Value;
+  readonly floorOffset: Value | undefined;
+  readonly past: LayerCache | undefined;
+  readonly queryBlocks: number;
+  readonly unflatten: (v: Value, rest: readonly number[]) => Value;
+  /** B */
+  readonly batch: Dim;
+  /** T is statically 1 (a decode step): heads are then a split, no transpose. */
+  readonly oneToken: boolean;
+  /** B·T */
+  readonly rows: Dim;
+  readonly inference: boolean;
+}
+
 function attention(
   c: ModelConfig,
   h: Value, // [B·T, C]
-  wQkv: Value,
-  bQkv: Value,
-  wProj: Value,
-  bProj: Value,
-  bias: Value,
-  floorOffset: Value | undefined,
-  past: LayerCache | undefined,
-  queryBlocks: number,
-  unflatten: (v: Value, rest: readonly number[]) => Value,
-  rows: Dim, // B·T
-  inference: boolean,
+  a: AttentionParts,
 ): { y: Value; cache: LayerCache } {
   const H = c.nHead;
   const D = c.nEmbd / H;
   // [B·T, C] → [B, H, T, D]
-  const heads = (t: Value) => transpose(unflatten(t, [H, D]), [0, 2, 1, 3]);
+  const heads = (t: Value) => transpose(a.unflatten(t, [H, D]), [0, 2, 1, 3]);
   const thirds = [c.nEmbd, c.nEmbd, c.nEmbd];
   let qkv: Value[];
-  if (inference) {
-    // Splitting the weight [C, 3C] is cheaper than splitting the activation [B·T, 3C].
-    const ws = split(wQkv, thirds, { axis: 1 });
-    const bs = split(bQkv, thirds, { axis: 0 });
+  if (a.inference && !a.oneToken) {
+    // Splitting the weight [C, 3C] is cheaper than splitting the activation [B·T, 3C]; for
+    // one token per row the activation is small and one GEMM beats three.
+    const ws = split(a.wQkv, thirds, { axis: 1 });
+    const bs = split(a.bQkv, thirds, { axis: 0 });
     qkv = ws.map((wi, i) => add(matMul(h, wi), bs[i]!));
-  } else qkv = split(add(matMul(h, wQkv), bQkv), thirds, { axis: 1 });
-  const qh = heads(qkv[0]!);
-  const kNew = heads(qkv[1]!);
-  let vh = heads(qkv[2]!);
+  } else if (a.oneToken) {
+    // [B, 3C] is the memory of [B, 3H, 1, D] (T = 1): the split makes the heads, no transposes
+    const fused = add(matMul(h, a.wQkv), a.bQkv);
+    const byHead = reshapeTo(fused, ints(fused, [-1, 3 * H, 1, D]), [a.batch, 3 * H, 1, D]);
+    qkv = split(byHead, [H, H, H], { axis: 1 });
+  } else qkv = split(add(matMul(h, a.wQkv), a.bQkv), thirds, { axis: 1 });
+  const [qh, kNew] = a.oneToken ? qkv : [heads(qkv[0]!), heads(qkv[1]!)];
+  let vh = a.oneToken ? qkv[2]! : heads(qkv[2]!);
   let kh = kNew;
-  if (past) {
-    kh = concat([past.key, kh], 2); // [B, H, P+T, D]
-    vh = concat([past.value, vh], 2);
+  if (a.past) {
+    kh = concat([a.past.key, kh], 2); // [B, H, P+T, D]
+    vh = concat([a.past.value, vh], 2);
   }
   // softmax(q·kᵀ/√D + bias)·v  [B, H, T, D], with a fused backward; masked scores are floored
-  // 60 below each query's own score (no subnormal floats in the softmax)
+  // 60 below each query's own score (no subnormal floats in the softmax) unless T = 1, where
+  // only padding is masked
   const scale = 1 / Math.sqrt(D);
-  const floor = selfScoreFloor(qh, kNew, scale, floorOffset);
-  const att = attentionCore(qh, kh, vh, bias, { scale, queryBlocks, floor });
-  const o = transpose(att, [0, 2, 1, 3]); // [B, T, H, D]
-  const o2 = reshapeTo(o, ints(o, [-1, c.nEmbd]), [rows, c.nEmbd]); // [B·T, C]
-  const y = add(matMul(o2, wProj), bProj); // [B·T, C]
+  const floor = a.oneToken ? undefined : selfScoreFloor(qh, kNew, scale, a.floorOffset);
+  const att = attentionCore(qh, kh, vh, a.bias, { scale, queryBlocks: a.queryBlocks, floor });
+  const o2 = a.oneToken
+    ? reshapeTo(att, ints(att, [-1, c.nEmbd]), [a.rows, c.nEmbd]) // [B, H, 1, D] → [B, C]
+    : reshapeTo(transpose(att, [0, 2, 1, 3]), ints(att, [-1, c.nEmbd]), [a.rows, c.nEmbd]);
+  const y = add(matMul(o2, a.wProj), a.bProj); // [B·T, C]
   return { y, cache: { key: kh, value: vh } };
 }

@@ -5,7 +5,12 @@
 import { type HostTensor, hostTensor } from "@parlmt/onnx";
 import { Session, type SessionOptions } from "@parlmt/ort";
 import type { ModelConfig } from "./config.ts";
-import { buildInferenceGraph, CACHE_NAMES, type InferenceGraphOptions } from "./inference_graph.ts";
+import {
+  buildDecodeGraph,
+  buildInferenceGraph,
+  CACHE_NAMES,
+  type InferenceGraphOptions,
+} from "./inference_graph.ts";
 
 /** A decoding state: the cache and mask of a batch of sequences. */
 export interface DecodeState {
@@ -26,23 +31,33 @@ export interface StepOptions {
   readonly positionIds?: ArrayLike<number>;
 }
 
-/** An inference session of the decoder with KV cache. */
+/**
+ * Inference sessions of the decoder with KV cache: the inference graph for prompts (any number
+ * of new tokens) and the decode-step graph for one new token per row.
+ */
 export class Decoder {
   readonly config: ModelConfig;
   #session: Session;
+  #stepSession: Session;
 
-  private constructor(config: ModelConfig, session: Session) {
+  private constructor(config: ModelConfig, session: Session, stepSession: Session) {
     this.config = config;
     this.#session = session;
+    this.#stepSession = stepSession;
   }
 
-  /** Builds the inference graph and its session. */
+  /** Builds the inference and decode-step graphs and their sessions. */
   static async create(
     config: ModelConfig,
     opts: InferenceGraphOptions & SessionOptions = {},
   ): Promise<Decoder> {
     const session = await Session.create(buildInferenceGraph(config, opts).toBytes(), opts);
-    return new Decoder(config, session);
+    const stepSession = await Session.create(buildDecodeGraph(config, opts).toBytes(), opts)
+      .catch(async (err) => {
+        await session.dispose();
+        throw err;
+      });
+    return new Decoder(config, session, stepSession);
   }
 
   /** An empty cache for `batchSize` rows. */
@@ -98,7 +113,7 @@ export class Decoder {
       feeds[CACHE_NAMES.pastValue(l)] = p.value;
     });
     if (weights) { for (const [k, t] of weights) feeds[k] = t; }
-    const out = await this.#session.run(feeds);
+    const out = await (S === 1 ? this.#stepSession : this.#session).run(feeds);
     const past = state.past.map((_, l) => ({
       key: out[CACHE_NAMES.presentKey(l)]!,
       value: out[CACHE_NAMES.presentValue(l)]!,
@@ -134,8 +149,9 @@ export class Decoder {
     return out;
   }
 
-  /** Releases the session. */
+  /** Releases the sessions. */
   async dispose(): Promise<void> {
     await this.#session.dispose();
+    await this.#stepSession.dispose();
   }
 }

@@ -6,7 +6,7 @@
 import { dimOf, GraphBuilder, type Value } from "@parlmt/onnx";
 import type { ModelConfig } from "./config.ts";
 import { decoderForward, type LayerCache } from "./decoder.ts";
-import { cacheCausalBias, cacheSelfBias } from "./masks.ts";
+import { cacheCausalBias, cacheSelfBias, paddingBias } from "./masks.ts";
 import { tokenLogprobs } from "./loss.ts";
 import { paramSpecs, type Weights } from "./weights.ts";
 
@@ -67,6 +67,42 @@ export function buildInferenceGraph(
     positionIds,
     attnBias: bias,
     attnSelfBias: cacheSelfBias(inputIds, attentionMask, pastLength),
+    inference: true,
+    past: cache,
+  });
+  g.output(logits, "logits");
+  presents.forEach((p, l) => {
+    g.output(p.key, CACHE_NAMES.presentKey(l));
+    g.output(p.value, CACHE_NAMES.presentValue(l));
+  });
+  return g;
+}
+
+/**
+ * Builds the decode-step graph: the inference graph (same inputs, outputs and names) for exactly
+ * one new token per row, `input_ids` and `position_ids` `[B, 1]`. With one query per row the
+ * causal rule masks nothing, so the bias is the padding mask alone, heads need no transpose and
+ * Q/K/V come from one GEMM: fewer and cheaper nodes per generated token.
+ */
+export function buildDecodeGraph(c: ModelConfig, opts: InferenceGraphOptions = {}): GraphBuilder {
+  const g = new GraphBuilder("decoder_step");
+  const w = weightValues(g, c, opts.weights);
+  const { batch, past } = DIMS;
+  const inputIds = g.input("input_ids", "int64", [batch, 1]);
+  const attentionMask = g.input("attention_mask", "int64", [batch, `${past}+1`]);
+  const positionIds = g.input("position_ids", "int64", [batch, 1]);
+  const D = c.nEmbd / c.nHead;
+  const cache: LayerCache[] = [];
+  for (let l = 0; l < c.nLayer; l++) {
+    cache.push({
+      key: g.input(CACHE_NAMES.pastKey(l), "float32", [batch, c.nHead, past, D]),
+      value: g.input(CACHE_NAMES.pastValue(l), "float32", [batch, c.nHead, past, D]),
+    });
+  }
+  const { logits, presents } = decoderForward(c, w, {
+    inputIds,
+    positionIds,
+    attnBias: paddingBias(attentionMask),
     inference: true,
     past: cache,
   });

@@ -66,3 +66,9 @@ export function cacheSelfBias(
   const keep = cast(unsqueeze(own, [1, 3]), "bool"); // [B, 1, T, 1]
   return where(keep, scalar(attentionMask, 0, dtype), scalar(attentionMask, MASKED, dtype));
 }
+
+/** Bias `[B, 1, 1, K]` from `attention_mask` `[B, K]` alone (1 = real token): no causal part. */
+export function paddingBias(attentionMask: Value, dtype: "float32" | "float64" = "float32"): Value {
+  const keep = cast(unsqueeze(attentionMask, [1, 2]), "bool"); // [B, 1, 1, K]
+  return where(keep, scalar(attentionMask, 0, dtype), scalar(attentionMask, MASKED, dtype));
+}

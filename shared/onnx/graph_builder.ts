@@ -81,6 +81,13 @@ export interface OutputSpec {
   readonly shape: Shape;
 }
 
+/**
+ * Ops whose trailing outputs are optional, with the number of outputs they always have: toModel()
+ * leaves out trailing outputs nothing reads, so the kernel skips them (LayerNormalization then
+ * writes no Mean/InvStdDev in inference graphs).
+ */
+const REQUIRED_OUTPUTS: Readonly<Record<string, number>> = { LayerNormalization: 1 };
+
 /** Records nodes and emits an ONNX model. */
 export class GraphBuilder {
   /** Nodes in creation order, which is a topological order. */
@@ -210,7 +217,7 @@ export class GraphBuilder {
           opType: n.opType,
           domain: n.domain,
           input: n.inputs.map((x) => x?.name ?? ""),
-          output: n.outputs.map((x) => x.name),
+          output: usedOutputs(n, used).map((x) => x.name),
           attribute: Object.entries(n.attrs).map(([k, a]) => attrProto(k, a)),
         })
       ),
@@ -250,6 +257,15 @@ export class GraphBuilder {
   #isInput(v: Value): boolean {
     return this.#inputs.includes(v) || this.#initializers.has(v.name);
   }
+}
+
+/** The outputs of `n` to emit: all, less trailing optional ones that no name in `used` reads. */
+function usedOutputs(n: NodeRecord, used: ReadonlySet<string>): readonly Value[] {
+  const required = n.domain === "" ? REQUIRED_OUTPUTS[n.opType] : undefined;
+  if (required === undefined) return n.outputs;
+  let end = n.outputs.length;
+  while (end > required && !used.has(n.outputs[end - 1]!.name)) end--;
+  return n.outputs.slice(0, end);
 }
 
 /** An ONNX TensorProto with little-endian `raw_data`. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AttributeProto_AttributeType, ModelProtoSchema } from "@parlmt/gen/onnx/onnx_pb.ts";
 import { GraphBuilder, IR_VERSION, OPSET } from "./graph_builder.ts";
-import { add, gemm, matMul, reduceSum, softmax } from "./ops.ts";
+import { add, gemm, layerNorm, matMul, reduceSum, softmax } from "./ops.ts";
 import { concat, reshape, split, transpose } from "./ops_shape.ts";
 import { float32 } from "./tensor.ts";
 
@@ -52,4 +52,21 @@ Deno.test("op helpers reject mismatched shapes and dtypes, naming the op", () =>
   assert.throws(() => matMul(a, g.input("c", "float32", [4, 2])), /MatMul/);
   assert.throws(() => add(a, g.input("d", "float64", [3])), /Add/);
   assert.throws(() => g.input("a", "float32", [1]), /already used/);
+});
+
+Deno.test("toModel() drops unread trailing LayerNormalization statistics, never Split outputs", () => {
+  const g = new GraphBuilder();
+  const x = g.input("x", "float32", [2, 4]);
+  const one = g.initializer("s", float32([4], [1, 1, 1, 1]));
+  const [y1] = layerNorm(x, one, null);
+  const [y2, mean] = layerNorm(x, one, null);
+  const [y3, , rstd] = layerNorm(x, one, null);
+  const [a] = split(x, [1, 3], { axis: 1 });
+  for (const v of [y1, y2, mean, y3, rstd, a]) g.output(v!);
+  const nodes = fromBinary(ModelProtoSchema, g.toBytes()).graph!.node;
+  assert.deepEqual(
+    nodes.filter((n) => n.opType === "LayerNormalization").map((n) => n.output.length),
+    [1, 2, 3],
+  );
+  assert.equal(nodes.find((n) => n.opType === "Split")!.output.length, 2);
 });

@@ -345,7 +345,8 @@ export interface LayerNormOptions {
 
 /**
  * LayerNormalization over axes ≥ `axis`. Returns `[y, mean, invStdDev]`; autodiff uses the
- * two statistics (shape `[..., 1]`), so they are always requested.
+ * two statistics (shape `[..., 1]`), so they are always recorded (GraphBuilder.toModel() leaves
+ * them out of the model when nothing reads them).
  */
 export function layerNorm(
   x: Value,
