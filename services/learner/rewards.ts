@@ -9,8 +9,11 @@
  * - `format`      fraction of steps that followed the turn format.
  * - `redundancy`  fraction of calls that repeat an identical earlier call of the same turn, or
  *                 failed and were not in the ground truth (a penalty: its weight is negative).
- * - `alignment`   fraction of executed calls that the preceding progress block's plan
- *                 announced (progress-aware arms only).
+ * - `alignment`   awareness-action alignment (progress-aware arms only): over the executed
+ *                 calls and the summary's claims together, the fraction that hold. A call holds
+ *                 when the preceding progress block's plan announced it; a `done: call -> k=v`
+ *                 line when that call ran earlier and its output has those values (`ok`: no
+ *                 values claimed); a `fact: fn.k=v` line when a call of `fn` ran and output k=v.
  */
 import type { Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 
@@ -64,6 +67,78 @@ function f1(predicted: readonly string[], truth: readonly string[]): number {
   return (2 * precision * recall) / (precision + recall);
 }
 
+/** The value of `key` in a call's output when it is a JSON object, as the block renders it. */
+function outputValue(output: string, key: string): string | undefined {
+  try {
+    const v = (JSON.parse(output) as Record<string, unknown>)?.[key];
+    if (v === undefined || v === null) return undefined;
+    return typeof v === "string" ? v : JSON.stringify(v);
+  } catch {
+    return undefined;
+  }
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Whether `output` says `key` is `claimed`: by value in a JSON object, else as a `'key': value`
+ * entry anywhere in the text (Python reprs, nested lists of records).
+ */
+function outputHas(output: string, key: string, claimed: string): boolean {
+  if (sameValue(outputValue(output, key), claimed)) return true;
+  const entry = new RegExp(
+    `(["'])${escapeRe(key)}\\1:\\s*(["']?)${escapeRe(claimed)}\\2(?=[,}\\]\\s]|$)`,
+  );
+  return entry.test(output);
+}
+
+/** Whether an output value and a claimed one agree (numbers by value: `700.0` is `700`). */
+function sameValue(actual: string | undefined, claimed: string): boolean {
+  if (actual === undefined) return false;
+  if (actual === claimed) return true;
+  const a = Number(actual), c = Number(claimed);
+  return claimed !== "" && Number.isFinite(a) && Number.isFinite(c) && a === c;
+}
+
+/** Whether every `k=v` claim of `claims` (`ok` claims nothing) is in `output`. */
+function claimsHold(claims: string, output: string): boolean {
+  if (claims.trim() === "ok") return true;
+  return claims.split(", ").every((kv) => {
+    const i = kv.indexOf("=");
+    return i > 0 && outputHas(output, kv.slice(0, i).trim(), kv.slice(i + 1).trim());
+  });
+}
+
+/** An executed call: its canonical form, function name and output. */
+interface Ran {
+  readonly canonical: string;
+  readonly name: string;
+  readonly output: string;
+}
+
+/** Whether a summary line of a progress block is consistent with the calls that ran before it. */
+function summaryLineHolds(
+  line: string,
+  ran: readonly Ran[],
+  canonicalize: Canonicalize,
+): boolean | undefined {
+  if (line.startsWith("done: ")) {
+    const body = line.slice("done: ".length);
+    const arrow = body.lastIndexOf(" -> ");
+    if (arrow < 0) return false;
+    const call = safeCanonical(canonicalize, body.slice(0, arrow));
+    const claims = body.slice(arrow + " -> ".length);
+    return ran.some((r) => r.canonical === call && claimsHold(claims, r.output));
+  }
+  if (line.startsWith("fact: ")) {
+    const m = /^fact: ([\w.]+)\.(\w+)=(.*)$/.exec(line);
+    if (!m) return false;
+    const [, name, key, value] = m as unknown as [string, string, string, string];
+    return ran.some((r) => r.name === name && outputHas(r.output, key, value.trim()));
+  }
+  return undefined; // other lines (e.g. `turn 1: ...`) claim nothing checkable
+}
+
 function safeCanonical(canonicalize: Canonicalize, call: string): string {
   try {
     return canonicalize(call);
@@ -94,6 +169,7 @@ export function computeReward(
   let steps = 0, wellFormed = 0;
   let calls = 0, redundant = 0;
   let planned = 0, plannedHits = 0;
+  const ran: Ran[] = [];
   const turnCount = Math.max(turns.length, groundTruth.length);
   for (let t = 0; t < turnCount; t++) {
     const turn = turns[t];
@@ -105,6 +181,12 @@ export function computeReward(
       steps++;
       if (!step.formatError) wellFormed++;
       const plan = new Set((step.progress?.plan ?? []).map((c) => safeCanonical(canonicalize, c)));
+      for (const line of step.progress?.summary ?? []) {
+        const holds = summaryLineHolds(line, ran, canonicalize);
+        if (holds === undefined) continue;
+        planned++;
+        if (holds) plannedHits++;
+      }
       step.calls.forEach((call, i) => {
         const c = safeCanonical(canonicalize, call.source || call.name);
         calls++;
@@ -116,6 +198,12 @@ export function computeReward(
           planned++;
           if (plan.has(c)) plannedHits++;
         }
+      });
+      step.calls.forEach((call, i) => {
+        const result = step.results[i];
+        if (!result || result.isError) return;
+        const canonical = safeCanonical(canonicalize, call.source || call.name);
+        ran.push({ canonical, name: call.name, output: result.output });
       });
     }
     f1Sum += f1(executed, truth);

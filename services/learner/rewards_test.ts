@@ -123,3 +123,37 @@ Deno.test("withRewardOverrides(): term=weight pairs replace the arm's weights; b
   assert.throws(() => withRewardOverrides(base, "format=abc"), /"abc" is not a finite number/);
   assert.throws(() => withRewardOverrides(base, "format=0,format=1"), /"format" given twice/);
 });
+
+Deno.test("computeReward() alignment checks the summary's done/fact claims against what ran", () => {
+  const ran = (calls: string[], outputs: string[], progress: object) => ({
+    calls: calls.map((source) => ({ name: source.split("(")[0], source })),
+    results: outputs.map((output) => ({ output, isError: false })),
+    progress,
+  });
+  const t = create(TrajectorySchema, {
+    turns: [{
+      steps: [
+        ran(["get_user_id(user='Ana')"], ['{"user_id": "USR002"}'], {
+          plan: ["get_user_id(user='Ana')"], // announced: holds
+        }),
+        ran(["send_message(receiver_id='USR002', message='hi')"], ['{"sent_status": true}'], {
+          summary: [
+            "done: get_user_id(user='Ana') -> user_id=USR002", // ran, value right: holds
+            "fact: get_user_id.user_id=USR002", // holds
+          ],
+          plan: ["send_message(receiver_id='USR002', message='hi')"], // holds
+        }),
+        ran([], [], {
+          summary: [
+            "done: get_user_id(user='Bob') -> user_id=USR002", // never ran: fails
+            "done: send_message(receiver_id='USR002', message='hi') -> sent_status=false", // wrong
+            "turn 1: get_user_id", // claims nothing checkable
+          ],
+          plan: [],
+        }),
+      ],
+    }],
+  });
+  const r = computeReward(t, [[]], canon, ONLY("alignment"));
+  assert.ok(Math.abs(r.terms.alignment - 4 / 6) < 1e-12, `${r.terms.alignment}`);
+});
