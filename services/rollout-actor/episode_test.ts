@@ -19,10 +19,15 @@ Deno.test("progressBlock() records the plan, so the alignment reward can see it"
   assert.deepEqual(progressBlock("plan: none").plan, []);
   assert.deepEqual(progressBlock("not a block").plan, [], "malformed: text only");
 
-  // A step whose calls follow its plan earns the awareness-alignment term.
+  // A step whose calls follow its plan, after a summary whose claim holds, earns the
+  // awareness-alignment term.
   const trajectory = create(TrajectorySchema, {
     turns: [{
       steps: [{
+        progress: progressBlock("plan: get_user_id(user='Ana')"),
+        calls: [{ name: "get_user_id", source: "get_user_id(user='Ana')" }],
+        results: [{ output: '{"user_id": "USR002"}', isError: false }],
+      }, {
         progress: block,
         calls: [{
           name: "send_message",
@@ -34,7 +39,7 @@ Deno.test("progressBlock() records the plan, so the alignment reward can see it"
   });
   const r = computeReward(
     trajectory,
-    [["send_message(receiver_id='USR002', message='hi; there')"]],
+    [["get_user_id(user='Ana')", "send_message(receiver_id='USR002', message='hi; there')"]],
     canonicalCall,
   );
   assert.equal(r.terms.alignment, 1);
