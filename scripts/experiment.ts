@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { Prng } from "@parlmt/model";
 import { type ArmName, ARMS, armSftData, runPipeline, type RunResult } from "./demo/pipeline.ts";
 import { parseDemoArgs } from "./demo.ts";
-import { mean, pairedBootstrap, pct, pp, quantile } from "./demo/stats.ts";
+import { mean, pairedBootstrap, pct, pp, quantile, signed } from "./demo/stats.ts";
 import { svgChart } from "./demo/report.ts";
 
 /** Experiment defaults: a shorter RL phase and evaluation per arm and seed than the demo's. */
@@ -89,8 +89,8 @@ if (import.meta.main) {
     }
   }
   const header =
-    "| arm | seeds | SFT start | after RL / extra SFT (95% CI) | vs SFT start (95% CI) | per-turn acc. | prompt tokens/turn |";
-  const lines = [header, "|---|---|---|---|---|---|---|"];
+    "| arm | seeds | SFT start | after RL / extra SFT (95% CI) | vs SFT start (95% CI) | mean reward: start -> after (Δ 95% CI) | per-turn acc. | prompt tokens/turn |";
+  const lines = [header, "|---|---|---|---|---|---|---|---|"];
   const bars: Record<string, [number[], number[]]> = {};
   arms.forEach((arm, i) => {
     const runs = results.get(arm) ?? [];
@@ -102,10 +102,15 @@ if (import.meta.main) {
     const start = mean(runs.flatMap((r) => r.before.map((s) => s.success)));
     const turn = mean(runs.flatMap((r) => r.after.map((s) => s.turnAccuracy)));
     const prompt = mean(runs.flatMap((r) => r.after.map((s) => s.promptTokens)));
+    const before = runs.flatMap((r) => r.before.map((s) => s.reward));
+    const after = runs.flatMap((r) => r.after.map((s) => s.reward));
+    const dr = pairedBootstrap(before, after);
     lines.push(
       `| ${arm} | ${runs.length} | ${pct(start)} | ${pct(m)} [${pct(lo)}, ${pct(hi)}] | ${
         pp(d.difference)
-      } [${pp(d.low)}, ${pp(d.high)}] | ${pct(turn)} | ${prompt.toFixed(0)} |`,
+      } [${pp(d.low)}, ${pp(d.high)}] | ${mean(before).toFixed(3)} -> ${mean(after).toFixed(3)} (${
+        signed(dr.difference)
+      } [${signed(dr.low)}, ${signed(dr.high)}]) | ${pct(turn)} | ${prompt.toFixed(0)} |`,
     );
     bars[arm] = [[i, i + 0.5], [m, m]];
   });
@@ -115,7 +120,9 @@ if (import.meta.main) {
       [...SCALE, ...rest].join(" ")
     }\n\n${table}\n\n` +
     `Held-out success is the checker's task success on the held-out split (greedy). Intervals: ` +
-    `bootstrap over tasks within seeds; "vs SFT start" pairs each task with the arm's own SFT model.\n`;
+    `bootstrap over tasks within seeds; "vs SFT start" pairs each task with the arm's own SFT model. ` +
+    `Mean reward is the composite reward under the arm's own weights (no awareness term for the ` +
+    `sft and mt-grpo arms), so compare it within an arm.\n`;
   await Deno.writeTextFile(join(out, "experiment.md"), md);
   await Deno.writeTextFile(
     join(out, "experiment.html"),
