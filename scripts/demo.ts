@@ -111,44 +111,27 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     if (!Number.isInteger(n)) throw new RangeError(`Invalid flag "--${k}": expected an integer`);
     return n;
   };
-  const estimator = str("estimator") as AdvantageEstimator;
-  if (!ADVANTAGE_ESTIMATORS.includes(estimator)) {
-    throw new RangeError(
-      `Invalid flag "--estimator": expected one of ${
-        ADVANTAGE_ESTIMATORS.join(", ")
-      }, got "${estimator}"`,
-    );
-  }
+  /** The value of a flag that must be one of `options`. */
+  const choice = <T extends string>(k: keyof typeof DEFAULTS, options: readonly T[]): T => {
+    const v = str(k) as T;
+    if (!options.includes(v)) {
+      throw new RangeError(
+        `Invalid flag "--${k}": expected one of ${options.join(", ")}, got "${v}"`,
+      );
+    }
+    return v;
+  };
+  const estimator = choice<AdvantageEstimator>("estimator", ADVANTAGE_ESTIMATORS);
   const rewardWeights = str("reward-weights");
   try {
     withRewardOverrides(DEFAULT_REWARD_WEIGHTS, rewardWeights);
   } catch (err) {
     throw new RangeError(`Invalid flag "--reward-weights": ${(err as Error).message}`);
   }
-  const arm = str("arm") as ArmName;
-  if (!ARMS.includes(arm)) {
-    throw new RangeError(`Invalid flag "--arm": expected one of ${ARMS.join(", ")}, got "${arm}"`);
-  }
-  const toolDocs = str("tool-docs") as ToolDocStyle;
-  if (!TOOL_DOC_STYLES.includes(toolDocs)) {
-    throw new RangeError(
-      `Invalid flag "--tool-docs": expected one of ${TOOL_DOC_STYLES.join(", ")}`,
-    );
-  }
-  const heldout = str("heldout") as Heldout;
-  if (!HELDOUT_KINDS.includes(heldout)) {
-    throw new RangeError(
-      `Invalid flag "--heldout": expected one of ${HELDOUT_KINDS.join(", ")}, got "${heldout}"`,
-    );
-  }
-  const entities = str("entities") as EntityPools;
-  if (!ENTITY_POOL_KINDS.includes(entities)) {
-    throw new RangeError(
-      `Invalid flag "--entities": expected one of ${
-        ENTITY_POOL_KINDS.join(", ")
-      }, got "${entities}"`,
-    );
-  }
+  const arm = choice<ArmName>("arm", ARMS);
+  const toolDocs = choice<ToolDocStyle>("tool-docs", TOOL_DOC_STYLES);
+  const heldout = choice<Heldout>("heldout", HELDOUT_KINDS);
+  const entities = choice<EntityPools>("entities", ENTITY_POOL_KINDS);
   return {
     out: str("out"),
     entities,

@@ -41,6 +41,30 @@ function weightValues(g: GraphBuilder, c: ModelConfig, weights?: Weights): Map<s
   );
 }
 
+/** The `past_key_values.N.key|value` inputs, `[batch, heads, past, head width]` per layer. */
+function cacheInputs(g: GraphBuilder, c: ModelConfig): LayerCache[] {
+  const D = c.nEmbd / c.nHead;
+  const shape = [DIMS.batch, c.nHead, DIMS.past, D];
+  return Array.from({ length: c.nLayer }, (_, l) => ({
+    key: g.input(CACHE_NAMES.pastKey(l), "float32", shape),
+    value: g.input(CACHE_NAMES.pastValue(l), "float32", shape),
+  }));
+}
+
+/** Marks `logits` and the `present.N.key|value` caches as the graph's outputs. */
+function withOutputs(
+  g: GraphBuilder,
+  logits: Value,
+  presents: readonly LayerCache[],
+): GraphBuilder {
+  g.output(logits, "logits");
+  presents.forEach((p, l) => {
+    g.output(p.key, CACHE_NAMES.presentKey(l));
+    g.output(p.value, CACHE_NAMES.presentValue(l));
+  });
+  return g;
+}
+
 /** Builds the KV-cache inference graph. */
 export function buildInferenceGraph(
   c: ModelConfig,
@@ -48,18 +72,11 @@ export function buildInferenceGraph(
 ): GraphBuilder {
   const g = new GraphBuilder("decoder");
   const w = weightValues(g, c, opts.weights);
-  const { batch, seq, past, total } = DIMS;
+  const { batch, seq, total } = DIMS;
   const inputIds = g.input("input_ids", "int64", [batch, seq]);
   const attentionMask = g.input("attention_mask", "int64", [batch, total]);
   const positionIds = g.input("position_ids", "int64", [batch, seq]);
-  const D = c.nEmbd / c.nHead;
-  const cache: LayerCache[] = [];
-  for (let l = 0; l < c.nLayer; l++) {
-    cache.push({
-      key: g.input(CACHE_NAMES.pastKey(l), "float32", [batch, c.nHead, past, D]),
-      value: g.input(CACHE_NAMES.pastValue(l), "float32", [batch, c.nHead, past, D]),
-    });
-  }
+  const cache = cacheInputs(g, c);
   const pastLength = dimOf(cache[0]!.key, 2);
   const bias = cacheCausalBias(inputIds, attentionMask, pastLength);
   const { logits, presents } = decoderForward(c, w, {
@@ -70,12 +87,7 @@ export function buildInferenceGraph(
     inference: true,
     past: cache,
   });
-  g.output(logits, "logits");
-  presents.forEach((p, l) => {
-    g.output(p.key, CACHE_NAMES.presentKey(l));
-    g.output(p.value, CACHE_NAMES.presentValue(l));
-  });
-  return g;
+  return withOutputs(g, logits, presents);
 }
 
 /**
@@ -91,14 +103,7 @@ export function buildDecodeGraph(c: ModelConfig, opts: InferenceGraphOptions = {
   const inputIds = g.input("input_ids", "int64", [batch, 1]);
   const attentionMask = g.input("attention_mask", "int64", [batch, `${past}+1`]);
   const positionIds = g.input("position_ids", "int64", [batch, 1]);
-  const D = c.nEmbd / c.nHead;
-  const cache: LayerCache[] = [];
-  for (let l = 0; l < c.nLayer; l++) {
-    cache.push({
-      key: g.input(CACHE_NAMES.pastKey(l), "float32", [batch, c.nHead, past, D]),
-      value: g.input(CACHE_NAMES.pastValue(l), "float32", [batch, c.nHead, past, D]),
-    });
-  }
+  const cache = cacheInputs(g, c);
   const { logits, presents } = decoderForward(c, w, {
     inputIds,
     positionIds,
@@ -106,12 +111,7 @@ export function buildDecodeGraph(c: ModelConfig, opts: InferenceGraphOptions = {
     inference: true,
     past: cache,
   });
-  g.output(logits, "logits");
-  presents.forEach((p, l) => {
-    g.output(p.key, CACHE_NAMES.presentKey(l));
-    g.output(p.value, CACHE_NAMES.presentValue(l));
-  });
-  return g;
+  return withOutputs(g, logits, presents);
 }
 
 /**
