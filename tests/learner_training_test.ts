@@ -95,3 +95,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test("learner: a bad --reward-weights stops it at start with the term named", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parlmt-learner-bad-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "services/learner/main.ts",
+        "--port=0",
+        "--admin-port=0",
+        "--data-dir",
+        dir,
+        "--reward-weights",
+        "format=0,speed=1",
+      ],
+      // A learner that accepted the flag would serve until killed: fail instead of hanging.
+      signal: AbortSignal.timeout(60_000),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, text);
+    assert.match(text, /unknown term \\"speed\\"/);
+    // Nothing was written: the check runs before the learner opens its state.
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

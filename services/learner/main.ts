@@ -38,6 +38,8 @@ if (import.meta.main) {
     args: Deno.args,
     env: Deno.env.toObject(),
     async setup({ config, server, logger, signal }) {
+      // Checked first: a bad override stops the learner before it touches any state.
+      const rewardWeights = withRewardOverrides(rewardWeightsFor(config.arm), config.rewardWeights);
       await Deno.mkdir(config.dataDir, { recursive: true });
       const tasks = config.tasksFile ? await readTaskFile(config.tasksFile) : [];
       const coordinator = await Coordinator.open({
@@ -71,10 +73,7 @@ if (import.meta.main) {
             lr: config.lr,
             klCoef: config.klCoef,
             estimator: config.estimator as AdvantageEstimator,
-            rewardWeights: withRewardOverrides(
-              rewardWeightsFor(config.arm),
-              config.rewardWeights,
-            ),
+            rewardWeights,
             canonicalize: canonicalCall,
             filterZeroVariance: config.filterZeroVariance,
             turnLevelWeight: config.turnLevelWeight,
