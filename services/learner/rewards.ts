@@ -97,7 +97,7 @@ function sameValue(actual: string | undefined, claimed: string): boolean {
   if (actual === undefined) return false;
   if (actual === claimed) return true;
   const a = Number(actual), c = Number(claimed);
-  return claimed !== "" && Number.isFinite(a) && Number.isFinite(c) && a === c;
+  return actual !== "" && claimed !== "" && Number.isFinite(a) && Number.isFinite(c) && a === c;
 }
 
 /** Whether every `k=v` claim of `claims` (`ok` claims nothing) is in `output`. */
@@ -168,7 +168,7 @@ export function computeReward(
   let f1Sum = 0;
   let steps = 0, wellFormed = 0;
   let calls = 0, redundant = 0;
-  let planned = 0, plannedHits = 0;
+  let aligned = 0, alignedHits = 0;
   const ran: Ran[] = [];
   const turnCount = Math.max(turns.length, groundTruth.length);
   for (let t = 0; t < turnCount; t++) {
@@ -184,26 +184,23 @@ export function computeReward(
       for (const line of step.progress?.summary ?? []) {
         const holds = summaryLineHolds(line, ran, canonicalize);
         if (holds === undefined) continue;
-        planned++;
-        if (holds) plannedHits++;
+        aligned++;
+        if (holds) alignedHits++;
       }
       step.calls.forEach((call, i) => {
         const c = safeCanonical(canonicalize, call.source || call.name);
         calls++;
-        const failed = step.results[i]?.isError ?? false;
+        const result = step.results[i];
+        const failed = result?.isError ?? false;
+        // What ran, for the claims of later progress blocks.
+        if (result && !failed) ran.push({ canonical: c, name: call.name, output: result.output });
         if (seen.has(c) || (failed && !truthSet.has(c))) redundant++;
         seen.add(c);
         executed.push(c);
         if (step.progress) {
-          planned++;
-          if (plan.has(c)) plannedHits++;
+          aligned++;
+          if (plan.has(c)) alignedHits++;
         }
-      });
-      step.calls.forEach((call, i) => {
-        const result = step.results[i];
-        if (!result || result.isError) return;
-        const canonical = safeCanonical(canonicalize, call.source || call.name);
-        ran.push({ canonical, name: call.name, output: result.output });
       });
     }
     f1Sum += f1(executed, truth);
@@ -214,7 +211,7 @@ export function computeReward(
     call_f1: turnCount === 0 ? 1 : f1Sum / turnCount,
     format: steps === 0 ? 1 : wellFormed / steps,
     redundancy: calls === 0 ? 0 : redundant / calls,
-    alignment: planned === 0 ? 0 : plannedHits / planned,
+    alignment: aligned === 0 ? 0 : alignedHits / aligned,
   };
   let total = 0;
   for (const [name, value] of Object.entries(terms) as [RewardTerm, number][]) {
