@@ -152,8 +152,11 @@ Deno.test({
       learner = await startLearner();
       const code = await exitedWithin(actor.exited, 60_000);
       if (code === undefined) {
-        const metrics = await (await fetch(`http://127.0.0.1:${actor.adminPort}/metrics`)).text();
-        await actor.stop();
+        // An actor whose event loop is blocked does not answer: say so instead of hanging.
+        const metrics = await fetch(`http://127.0.0.1:${actor.adminPort}/metrics`, {
+          signal: AbortSignal.timeout(5000),
+        }).then((r) => r.text(), (err) => `rollout_unresponsive ${err}`);
+        await actor.stop("SIGKILL"); // a blocked actor would never act on SIGTERM
         const text = await Deno.readTextFile(`${dir}/actor.log`);
         assert.fail(
           `the actor did not finish:\n${
