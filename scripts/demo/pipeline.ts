@@ -13,7 +13,12 @@ import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
 import type { ToolDocStyle } from "@parlmt/tokenizer";
-import { armContextMode, rewardWeightsFor } from "../../services/learner/reward_config.ts";
+import {
+  ARM_BY_NAME,
+  armContextMode,
+  rewardWeightsFor,
+} from "../../services/learner/reward_config.ts";
+import { armWritesProgress } from "../../services/rollout-actor/episode.ts";
 import { readTaskFile } from "../../services/learner/task_file.ts";
 import type { Heldout } from "../../services/synthesis/generate_tasks.ts";
 import type { EntityPools } from "../../services/synthesis/entities.ts";
@@ -406,7 +411,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     const test: Task[] = cfg.evalTasks > 0 ? allTest.slice(0, cfg.evalTasks) : allTest;
     const evalOpts = {
       contextMode,
-      progressBlocks: armSftData(cfg.arm) !== "raw",
+      progressBlocks: armWritesProgress(ARM_BY_NAME[cfg.arm]!),
       rewardWeights: rewardWeightsFor(cfg.arm),
       toolDocs: cfg.toolDocs,
       maxTokens: cfg.maxTokens,

@@ -1,7 +1,15 @@
 /** The reward configuration and context mode of each arm, and the canonical form of a call. */
-import { ContextMode } from "@parlmt/gen/parlmt/v1/common_pb.ts";
+import { Arm, ContextMode } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { parseCall, renderCall } from "@parlmt/bfcl";
 import { DEFAULT_REWARD_WEIGHTS, type RewardTerm, type RewardWeights } from "./rewards.ts";
+
+/** Each arm's config name and its proto enum value (leases and trajectories carry the enum). */
+export const ARM_BY_NAME: Readonly<Record<string, Arm>> = Object.freeze({
+  "sft": Arm.SFT,
+  "mt-grpo": Arm.MT_GRPO,
+  "pag+mt-grpo": Arm.PAG_MT_GRPO,
+  "pag-rl": Arm.PAG_RL,
+});
 
 /**
  * The context the policy sees in each arm: the whole transcript for the multi-turn GRPO

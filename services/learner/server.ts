@@ -4,14 +4,7 @@ import { type LearnerService, SubmitOutcome } from "@parlmt/gen/parlmt/v1/learne
 import { Code, RpcError, type ServiceImpl } from "@parlmt/grpc";
 import type { LearnerConfig } from "./config.ts";
 import type { Coordinator } from "./coordinator.ts";
-import { armContextMode } from "./reward_config.ts";
-
-const ARMS: Record<string, Arm> = {
-  "sft": Arm.SFT,
-  "mt-grpo": Arm.MT_GRPO,
-  "pag+mt-grpo": Arm.PAG_MT_GRPO,
-  "pag-rl": Arm.PAG_RL,
-};
+import { ARM_BY_NAME, armContextMode } from "./reward_config.ts";
 
 /** Training progress as the status RPC reports it. */
 export interface LearnerState {
@@ -32,7 +25,7 @@ export function learnerService(
   coordinator: Coordinator,
   trainingStep: () => bigint = () => state.step,
 ): ServiceImpl<typeof LearnerService> {
-  const arm = ARMS[config.arm] ?? Arm.UNSPECIFIED;
+  const arm = ARM_BY_NAME[config.arm] ?? Arm.UNSPECIFIED;
   const contextMode = armContextMode(config.arm);
   return {
     async leaseTasks(req) {
