@@ -46,6 +46,7 @@ const DEFAULTS = {
   "tool-docs": "signature",
   "n-layer": 2,
   "n-embd": 128,
+  rotary: "false",
   context: 512,
   "vocab-size": 1024,
   "sft-steps": 1200,
@@ -73,6 +74,7 @@ const HELP =
 
 ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).join("\n")}
 
+  --rotary true adds rotary positions to queries and keys (copying values is learnt sooner).
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
@@ -152,6 +154,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     toolDocs,
     nLayer: int("n-layer", 1),
     nEmbd: int("n-embd", 8),
+    rotary: choice("rotary", ["true", "false"]) === "true",
     context: int("context", 64),
     vocabSize: int("vocab-size", 262),
     sftSteps: int("sft-steps", 1),

@@ -88,6 +88,8 @@ export interface RunConfig {
   /** Model. */
   readonly nLayer: number;
   readonly nEmbd: number;
+  /** Rotary positions on queries and keys (besides the learned table). */
+  readonly rotary: boolean;
   readonly context: number;
   readonly vocabSize: number;
   readonly sftSteps: number;
@@ -331,6 +333,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
           String(cfg.nEmbd),
           "--n-ff",
           String(cfg.nEmbd * 4),
+          "--rotary",
+          String(cfg.rotary),
           "--seed",
           String(cfg.seed + 1),
           "--threads",

@@ -54,6 +54,11 @@ export const SFT_CONFIG_SPEC = {
   nEmbd: { type: "integer", default: 128, min: 1, doc: "Residual width" },
   nHead: { type: "integer", default: 4, min: 1, doc: "Attention heads" },
   nFf: { type: "integer", default: 512, min: 1, doc: "Feed-forward width" },
+  rotary: {
+    type: "boolean",
+    default: false,
+    doc: "Rotary positions on queries and keys, besides the learned table",
+  },
   vocabSize: { type: "integer", default: 512, min: 262, doc: "Tokenizer size when trained here" },
   seed: { type: "integer", default: 1, min: 0, doc: "Init and batch-order seed" },
   threads: { type: "integer", default: 2, min: 1, doc: "ORT intra-op threads" },
@@ -157,6 +162,7 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
     nEmbd: cfg.nEmbd,
     nHead: cfg.nHead,
     nFf: cfg.nFf,
+    rotary: cfg.rotary,
     vocabSize: tokenizer.size,
     blockSize: maxLen,
   });

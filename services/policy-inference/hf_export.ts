@@ -9,6 +9,7 @@ import {
   buildInferenceGraph,
   encodeSafetensors,
   type ModelConfig,
+  ROTARY_BASE,
   type Weights,
 } from "@parlmt/model";
 import { type BpeTokenizer, TURN_TOKENS, TurnTemplate } from "@parlmt/tokenizer";
@@ -40,6 +41,8 @@ export async function exportHfModel(
     eos_token_id: eos ?? null,
     pad_token_id: pad ?? null,
     torch_dtype: "float32",
+    // GPT-2 has no rotary positions: a rotary model is marked (model.onnx computes it in full)
+    ...(config.rotary ? { position_encoding: "learned+rotary", rotary_base: ROTARY_BASE } : {}),
   };
   const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
   await Deno.writeFile(`${dir}/model.onnx`, buildInferenceGraph(config, { weights }).toBytes());

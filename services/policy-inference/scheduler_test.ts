@@ -152,3 +152,27 @@ Deno.test("Scheduler gives I/O several event-loop turns between decode steps", a
     await sched.close();
   }
 });
+
+Deno.test("Scheduler serves a rotary-position model: batched logprobs equal a full forward", async () => {
+  const m = testModel(4, { rotary: true });
+  const sched = new Scheduler({ maxBatch: 3 });
+  await sched.install(await Engine.fromWeightsBlob(m.blob(1)));
+  const scorer = await LogprobScorer.create(m.config, { weights: m.weights });
+  try {
+    const alone: number[][] = [];
+    for (const p of PROMPTS) alone.push((await sched.submit(job(p))).tokenIds);
+    const batched = await Promise.all(
+      PROMPTS.map((p, i) => sched.submit(job(p, { maxTokens: 12 - (i % 2) * 4 }))),
+    );
+    for (const [i, r] of batched.entries()) {
+      assert.deepEqual(r.tokenIds, alone[i]!.slice(0, r.tokenIds.length));
+      const seq = [...r.promptIds, ...r.tokenIds];
+      const lp = await scorer.score(1, seq.slice(0, -1), seq.slice(1));
+      const tail = Array.from(lp.slice(r.promptIds.length - 1));
+      tail.forEach((x, j) => assert.ok(Math.abs(x - r.logprobs[j]!) < 1e-4, `token ${j}`));
+    }
+  } finally {
+    await scorer.dispose();
+    await sched.close();
+  }
+});

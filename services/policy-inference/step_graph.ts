@@ -36,7 +36,7 @@ import {
   type Value,
   where,
 } from "@parlmt/onnx";
-import { MASKED, type ModelConfig, paramSpecs, type Weights } from "@parlmt/model";
+import { MASKED, type ModelConfig, paramSpecs, rotary, type Weights } from "@parlmt/model";
 
 /** Names of the step graph's cache inputs and outputs of layer `l`. */
 export const STEP_NAMES = {
@@ -84,11 +84,11 @@ export function buildStepGraph(c: ModelConfig, weights: Weights): GraphBuilder {
     const qkv = add(matMul(h!, p(pre + "attn.c_attn.weight")), p(pre + "attn.c_attn.bias"));
     const [q, k, v] = split(qkv, [c.nEmbd, c.nEmbd, c.nEmbd], { axis: 2 });
     const heads = (t: Value) => transpose(reshape(t, [0, 0, H, D]), [0, 2, 1, 3]); // [B, H, S, D]
-    const kh = heads(k!);
+    const kh = c.rotary ? rotary(c, heads(k!), pos) : heads(k!);
     const vh = heads(v!);
     g.output(kh, STEP_NAMES.newKey(l));
     g.output(vh, STEP_NAMES.newValue(l));
-    const qh = mul(heads(q!), 1 / Math.sqrt(D));
+    const qh = mul(c.rotary ? rotary(c, heads(q!), pos) : heads(q!), 1 / Math.sqrt(D));
     const { key: pk, value: pv } = past[l]!;
     const sPast = add(matMul(qh, transpose(pk, [0, 1, 3, 2])), cacheBias); // [B, H, S, C]
     const sNew = add(matMul(qh, transpose(kh, [0, 1, 3, 2])), newBias); // [B, H, S, S]

@@ -1,6 +1,6 @@
 /**
  * The decoder forward pass on graph values (GPT-2 block: pre-LayerNorm, fused QKV, learned
- * positions, untied LM head). Training, inference and logprob graphs all call this.
+ * positions and optionally rotary ones, untied LM head). Training, inference and logprob graphs all call this.
  */
 import { attention as attentionCore, selfFloorOffset, selfScoreFloor } from "@parlmt/autodiff";
 import {
@@ -22,6 +22,7 @@ import {
   type Value,
 } from "@parlmt/onnx";
 import type { ModelConfig } from "./config.ts";
+import { rotary } from "./rotary.ts";
 
 /** Parameter values by weight name (graph inputs or initializers). */
 export type WeightValues = ReadonlyMap<string, Value>;
@@ -122,6 +123,7 @@ export function decoderForward(
         bias: inp.attnBias,
         floorOffset,
         past: inp.past?.[l],
+        positionIds: c.rotary ? inp.positionIds : undefined,
         queryBlocks: inp.attnQueryBlocks ?? 1,
         unflatten,
         batch: B,
@@ -158,6 +160,8 @@ interface AttentionParts {
   readonly bias: Value;
   readonly floorOffset: Value | undefined;
   readonly past: LayerCache | undefined;
+  /** Positions of the new tokens when queries and keys are rotated (config `rotary`). */
+  readonly positionIds: Value | undefined;
   readonly queryBlocks: number;
   readonly unflatten: (v: Value, rest: readonly number[]) => Value;
   /** B */
@@ -192,9 +196,13 @@ function attention(
     const byHead = reshapeTo(fused, ints(fused, [-1, 3 * H, 1, D]), [a.batch, 3 * H, 1, D]);
     qkv = split(byHead, [H, H, H], { axis: 1 });
   } else qkv = split(add(matMul(h, a.wQkv), a.bQkv), thirds, { axis: 1 });
-  const [qh, kNew] = a.oneToken ? qkv : [heads(qkv[0]!), heads(qkv[1]!)];
+  let [qh, kNew] = a.oneToken ? qkv : [heads(qkv[0]!), heads(qkv[1]!)];
+  if (a.positionIds) {
+    qh = rotary(c, qh!, a.positionIds);
+    kNew = rotary(c, kNew!, a.positionIds);
+  }
   let vh = a.oneToken ? qkv[2]! : heads(qkv[2]!);
-  let kh = kNew;
+  let kh = kNew!;
   if (a.past) {
     kh = concat([a.past.key, kh], 2); // [B, H, P+T, D]
     vh = concat([a.past.value, vh], 2);
@@ -203,8 +211,8 @@ function attention(
   // 60 below each query's own score (no subnormal floats in the softmax) unless T = 1, where
   // only padding is masked
   const scale = 1 / Math.sqrt(D);
-  const floor = a.oneToken ? undefined : selfScoreFloor(qh, kNew, scale, a.floorOffset);
-  const att = attentionCore(qh, kh, vh, a.bias, { scale, queryBlocks: a.queryBlocks, floor });
+  const floor = a.oneToken ? undefined : selfScoreFloor(qh!, kNew!, scale, a.floorOffset);
+  const att = attentionCore(qh!, kh, vh, a.bias, { scale, queryBlocks: a.queryBlocks, floor });
   const o2 = a.oneToken
     ? reshapeTo(att, ints(att, [-1, c.nEmbd]), [a.rows, c.nEmbd]) // [B, H, 1, D] → [B, C]
     : reshapeTo(transpose(att, [0, 2, 1, 3]), ints(att, [-1, c.nEmbd]), [a.rows, c.nEmbd]);

@@ -7,8 +7,8 @@ import { maskedCrossEntropy } from "./loss.ts";
 import { staticCausalBias } from "./masks.ts";
 import { initWeights, paramSpecs } from "./weights.ts";
 
-for (const activation of ["silu", "relu"] as const) {
-  Deno.test(`decoder (${activation}) loss gradient matches finite differences for every weight`, async () => {
+for (const [activation, rotary] of [["silu", false], ["relu", false], ["silu", true]] as const) {
+  Deno.test(`decoder (${activation}${rotary ? ", rotary" : ""}) loss gradient matches finite differences for every weight`, async () => {
     const c = modelConfig({
       nLayer: 2,
       nEmbd: 8,
@@ -18,6 +18,7 @@ for (const activation of ["silu", "relu"] as const) {
       blockSize: 6,
       activation,
       initStd: 0.3,
+      rotary,
     });
     const B = 2, T = 5;
     const specs = paramSpecs(c);

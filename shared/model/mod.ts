@@ -3,6 +3,7 @@ export * from "./config.ts";
 export * from "./prng.ts";
 export * from "./weights.ts";
 export * from "./decoder.ts";
+export * from "./rotary.ts";
 export * from "./loss.ts";
 export * from "./masks.ts";
 export * from "./train_graph.ts";
