@@ -67,7 +67,9 @@ export interface GenOptions {
    * What the test split holds out: `"template+entity"` (the default) phrases its requests with
    * template families and small talk never used in training and fills them with entity values
    * never used in training; `"entity"` holds out only the values (a test task reads like a train
-   * task, with names, files, cities and amounts the model has never seen).
+   * task, with names, files, cities and amounts the model has never seen); `"template"` holds
+   * out only the phrasings (a test task is worded in a way never seen in training, about values
+   * that training tasks use too).
    */
   readonly heldout?: Heldout;
   /**
@@ -79,9 +81,9 @@ export interface GenOptions {
 }
 
 /** What the test split holds out (see {@linkcode GenOptions.heldout}). */
-export type Heldout = "template+entity" | "entity";
+export type Heldout = "template+entity" | "entity" | "template";
 /** Every {@linkcode Heldout} value. */
-export const HELDOUT_KINDS: readonly Heldout[] = ["template+entity", "entity"];
+export const HELDOUT_KINDS: readonly Heldout[] = ["template+entity", "entity", "template"];
 
 /** The default knobs. */
 export const DEFAULT_GEN_OPTIONS: GenOptions = Object.freeze({
@@ -216,8 +218,10 @@ export function generateTask(
   const o = validateGenOptions(options);
   const rng = new PyRandom(seedOf(seed, index, split));
   const entities = new Set<string>();
+  // The split whose entity values this task uses.
+  const values: Split = o.heldout === "template" ? "train" : split;
   const draw = (kind: EntityKind, exclude?: ReadonlySet<string>) => {
-    const v = drawEntity(rng, kind, split, exclude, o.entities);
+    const v = drawEntity(rng, kind, values, exclude, o.entities);
     if (isSplitKind(kind)) entities.add(v);
     return v;
   };

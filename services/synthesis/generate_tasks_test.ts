@@ -6,7 +6,14 @@ import {
   SYNTH_CLASSES,
   validateGenOptions,
 } from "./generate_tasks.ts";
-import { ENTITY_POOLS, type EntityKind, isSplitKind, splitPool, wideValues } from "./entities.ts";
+import {
+  ENTITY_POOLS,
+  type EntityKind,
+  isSplitKind,
+  isTestValue,
+  splitPool,
+  wideValues,
+} from "./entities.ts";
 import { PHRASINGS, splitFamilies } from "./templates.ts";
 
 const OPTS = {
@@ -93,6 +100,23 @@ Deno.test("no test-split template family or entity value leaks into training", (
     if (stem.length < 12) continue;
     assert.ok(!trainText.some((t) => t.includes(stem)), `test phrasing "${stem}" in training`);
   }
+});
+
+Deno.test("heldout template: test tasks use held-out phrasings about training values", () => {
+  const opts = { ...OPTS, heldout: "template" as const };
+  const trainFamilies = new Set<string>();
+  for (let i = 0; i < 100; i++) trainFamilies.add(generateTask(7, i, "train", opts).family);
+  let values = 0;
+  for (let i = 0; i < 60; i++) {
+    const te = generateTask(7, i, "test", opts);
+    assert.equal(te.split, "test");
+    assert.ok(!trainFamilies.has(te.family), `family ${te.family}`);
+    for (const e of te.entities) {
+      values++;
+      assert.ok(!isTestValue(e), `entity ${e} is a held-out value`);
+    }
+  }
+  assert.ok(values > 60, `test tasks carry values (${values})`);
 });
 
 Deno.test("heldout entity: test tasks use training phrasings but never a training value", () => {
