@@ -35,8 +35,8 @@ const DEFAULTS = {
   classes: "MessageAPI,TwitterAPI,TicketAPI,TravelAPI",
   "min-turns": 1,
   "max-turns": 2,
-  heldout: "template+entity",
-  entities: "wide",
+  heldout: "template",
+  entities: "base",
   "max-calls-per-turn": 2,
   "max-dependency-depth": 1,
   "miss-param-rate": 0.05,
@@ -46,23 +46,24 @@ const DEFAULTS = {
   "tool-docs": "signature",
   "n-layer": 2,
   "n-embd": 128,
-  rotary: "false",
+  rotary: "true",
   context: 512,
   "vocab-size": 1024,
   "sft-steps": 1200,
   "sft-batch": 16,
   "sft-lr": 3e-3,
-  "rl-seconds": 360,
+  "rl-seconds": 420,
   "rl-updates": 0,
   actors: 2,
   "actor-concurrency": 8,
   "group-size": 8,
   "groups-per-step": 4,
-  "rl-lr": 5e-5,
+  "rl-lr": 1e-4,
   "kl-coef": 0,
   estimator: "grpo",
   "turn-level-weight": 0,
-  "reward-weights": "",
+  // Outcome terms only (success, per-turn checks): see docs/rl-findings.md
+  "reward-weights": "call_f1=0,format=0,redundancy=0,alignment=0",
   temperature: 1,
   "max-tokens": 160,
   "eval-tasks": 0,
@@ -74,12 +75,13 @@ const HELP =
 
 ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).join("\n")}
 
-  --rotary true adds rotary positions to queries and keys (copying values is learnt sooner).
+  --rotary false drops the rotary positions of queries and keys (learned positions only).
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
   --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
-  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")}).
+  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")});
+  the default keeps the outcome terms only, "" the learner's full composite weights.
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
   --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.

@@ -5,8 +5,9 @@ const quiet = () => {};
 
 Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () => {
   const cfg = parseDemoArgs([], quiet);
-  assert.equal(cfg.entities, "wide");
-  assert.equal(cfg.heldout, "template+entity");
+  assert.equal(cfg.entities, "base");
+  assert.equal(cfg.heldout, "template");
+  assert.equal(cfg.rotary, true);
   assert.equal(cfg.from, undefined);
   assert.equal(cfg.rlUpdates, 0);
   const reuse = parseDemoArgs(
@@ -28,6 +29,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
     const [args, re] of [
       [["--entities", "huge"], /"--entities".*"huge"/],
       [["--heldout", "none"], /"--heldout".*"none"/],
+      [["--rotary", "yes"], /"--rotary".*"yes"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
       [["--estimator", "ppo"], /"--estimator".*"ppo"/],
