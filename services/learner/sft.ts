@@ -24,7 +24,7 @@ import {
   saveCheckpoint,
   Trainer,
 } from "@parlmt/model";
-import { trainTurnTokenizer, TurnTemplate } from "@parlmt/tokenizer";
+import { type PreTokenizerStyle, trainTurnTokenizer, TurnTemplate } from "@parlmt/tokenizer";
 import { ProgressLine } from "./progress_line.ts";
 import { ScalarLog } from "./scalar_log.ts";
 import {
@@ -60,6 +60,12 @@ export const SFT_CONFIG_SPEC = {
     doc: "Rotary positions on queries and keys, besides the learned table",
   },
   vocabSize: { type: "integer", default: 512, min: 262, doc: "Tokenizer size when trained here" },
+  preTokenizer: {
+    type: "string",
+    default: "gpt2",
+    choices: ["gpt2", "isolated"],
+    doc: "Pre-tokens of a tokenizer trained here (isolated: spaces and digits apart)",
+  },
   seed: { type: "integer", default: 1, min: 0, doc: "Init and batch-order seed" },
   threads: { type: "integer", default: 2, min: 1, doc: "ORT intra-op threads" },
   evalEvery: { type: "integer", default: 50, min: 1, doc: "Held-out loss every N steps" },
@@ -125,7 +131,7 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
         e.tools,
       )
     ),
-    { vocabSize: cfg.vocabSize },
+    { vocabSize: cfg.vocabSize, preTokenizer: cfg.preTokenizer as PreTokenizerStyle },
   );
   await Deno.writeTextFile(join(cfg.out, "tokenizer.json"), JSON.stringify(tokenizer.toJSON()));
   await Deno.writeTextFile(

@@ -2,7 +2,20 @@
  * Byte-level BPE encoder/decoder with Hugging Face `tokenizer.json` import and export (model
  * "BPE", pre-tokenizer and decoder "ByteLevel"), so `@huggingface/tokenizers` loads our files.
  */
-import { fromByteChars, preTokenize } from "./byte_level.ts";
+import {
+  fromByteChars,
+  ISOLATED_PATTERN,
+  preTokenize,
+  type PreTokenizerStyle,
+} from "./byte_level.ts";
+
+/** The GPT-2 `ByteLevel` pre-tokenizer of `tokenizer.json`. */
+const BYTE_LEVEL = {
+  type: "ByteLevel",
+  add_prefix_space: false,
+  trim_offsets: true,
+  use_regex: true,
+} as const;
 
 /** A trained byte-level BPE tokenizer. */
 export class BpeTokenizer {
@@ -10,6 +23,8 @@ export class BpeTokenizer {
   readonly vocab: readonly string[];
   readonly merges: readonly (readonly [string, string])[];
   readonly specialTokens: readonly string[];
+  /** How text is cut into pre-tokens (see {@linkcode PreTokenizerStyle}). */
+  readonly preTokenizer: PreTokenizerStyle;
   #ids: Map<string, number>;
   #ranks: Map<string, number>;
   #cache = new Map<string, number[]>();
@@ -19,8 +34,10 @@ export class BpeTokenizer {
     vocab: readonly string[],
     merges: readonly (readonly [string, string])[],
     specialTokens: readonly string[] = [],
+    preTokenizer: PreTokenizerStyle = "gpt2",
   ) {
     this.vocab = [...vocab, ...specialTokens];
+    this.preTokenizer = preTokenizer;
     this.merges = merges;
     this.specialTokens = specialTokens;
     this.#ids = new Map(this.vocab.map((t, i) => [t, i]));
@@ -48,7 +65,7 @@ export class BpeTokenizer {
     const ids: number[] = [];
     parts.forEach((part, i) => {
       if (i % 2 === 1) ids.push(this.#ids.get(part)!);
-      else for (const w of preTokenize(part)) ids.push(...this.#encodeWord(w));
+      else for (const w of preTokenize(part, this.preTokenizer)) ids.push(...this.#encodeWord(w));
     });
     return ids;
   }
@@ -115,11 +132,17 @@ export class BpeTokenizer {
         special: true,
       })),
       normalizer: null,
-      pre_tokenizer: {
-        type: "ByteLevel",
-        add_prefix_space: false,
-        trim_offsets: true,
-        use_regex: true,
+      pre_tokenizer: this.preTokenizer === "gpt2" ? BYTE_LEVEL : {
+        type: "Sequence",
+        pretokenizers: [
+          {
+            type: "Split",
+            pattern: { Regex: ISOLATED_PATTERN.source },
+            behavior: "Isolated",
+            invert: false,
+          },
+          { ...BYTE_LEVEL, use_regex: false },
+        ],
       },
       post_processor: null,
       decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
@@ -155,6 +178,22 @@ export class BpeTokenizer {
     const merges = model.merges.map((m) =>
       (typeof m === "string" ? m.split(" ") : m) as [string, string]
     );
-    return new BpeTokenizer(vocab, merges, added.sort((a, b) => a.id - b.id).map((t) => t.content));
+    const pre = json.pre_tokenizer as { type?: string; pretokenizers?: { type?: string }[] } | null;
+    let style: PreTokenizerStyle;
+    if (pre?.type === "ByteLevel") style = "gpt2";
+    else if (pre?.type === "Sequence" && pre.pretokenizers?.[0]?.type === "Split") {
+      style = "isolated";
+    } else {
+      throw new SyntaxError(
+        `Cannot load tokenizer.json: pre_tokenizer ${pre?.type ?? "null"} is not ByteLevel or ` +
+          "the isolated Split + ByteLevel sequence",
+      );
+    }
+    return new BpeTokenizer(
+      vocab,
+      merges,
+      added.sort((a, b) => a.id - b.id).map((t) => t.content),
+      style,
+    );
   }
 }

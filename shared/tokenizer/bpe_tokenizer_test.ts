@@ -25,21 +25,44 @@ Deno.test("trainBpe() learns merges and round-trips text", () => {
   assert.deepEqual(tok.encode("a<|endoftext|>b"), [...tok.encode("a"), eot, ...tok.encode("b")]);
 });
 
-Deno.test("tokenizer.json loads in @huggingface/tokenizers with the same ids", () => {
-  const tok = trainBpe(CORPUS.concat(CORPUS), { vocabSize: 400 });
-  const json = JSON.parse(JSON.stringify(tok.toJSON()));
-  const hf = new Tokenizer(json, {});
-  const probes = [
-    ...CORPUS,
-    "unseen words: reorganise archive/temp, 12345 and ünïcödé",
-    "ends with <|endoftext|> a special",
+for (const preTokenizer of ["gpt2", "isolated"] as const) {
+  Deno.test(`tokenizer.json (${preTokenizer} pre-tokens) loads in @huggingface/tokenizers with the same ids`, () => {
+    const tok = trainBpe(CORPUS.concat(CORPUS), { vocabSize: 400, preTokenizer });
+    const json = JSON.parse(JSON.stringify(tok.toJSON()));
+    const hf = new Tokenizer(json, {});
+    const probes = [
+      ...CORPUS,
+      "unseen words: reorganise archive/temp, 12345 and ünïcödé",
+      "ends with <|endoftext|> a special",
+    ];
+    for (const text of probes) {
+      const ours = tok.encode(text);
+      const theirs = hf.encode(text, { add_special_tokens: false }).ids;
+      assert.deepEqual(theirs, ours, `ids differ for ${JSON.stringify(text)}`);
+      assert.equal(hf.decode(ours), text);
+    }
+    const back = BpeTokenizer.fromJSON(json);
+    assert.equal(back.preTokenizer, preTokenizer);
+    assert.deepEqual(back.encode(probes[6]!), tok.encode(probes[6]!));
+  });
+}
+
+Deno.test("isolated pre-tokens spell a value with the same ids after a space, a quote or a '#'", () => {
+  const texts = [
+    "Share 'candle violet day' with tag meadow and 110.0 dollars.",
+    "post_tweet(content='candle violet day', tags=['#meadow'], value=110.0)",
   ];
-  for (const text of probes) {
-    const ours = tok.encode(text);
-    const theirs = hf.encode(text, { add_special_tokens: false }).ids;
-    assert.deepEqual(theirs, ours, `ids differ for ${JSON.stringify(text)}`);
-    assert.equal(hf.decode(ours), text);
+  const tok = trainBpe(Array(4).fill(texts).flat(), { vocabSize: 320, preTokenizer: "isolated" });
+  const spell = (w: string) => tok.encode(w).join(",");
+  const [request, call] = texts.map((t) => tok.encode(t).join(","));
+  for (const value of ["candle", "meadow", "110.0"]) {
+    assert.ok(request!.includes(spell(value)) && call!.includes(spell(value)), value);
   }
-  const back = BpeTokenizer.fromJSON(json);
-  assert.deepEqual(back.encode(probes[6]!), tok.encode(probes[6]!));
+  // GPT-2 pre-tokens attach the space: " meadow" and "meadow" are spelled differently.
+  const gpt2 = trainBpe(Array(4).fill(texts).flat(), { vocabSize: 320 });
+  assert.notDeepEqual(gpt2.encode(" meadow").slice(-1), gpt2.encode("#meadow").slice(-1));
+  assert.throws(
+    () => BpeTokenizer.fromJSON({ ...tok.toJSON(), pre_tokenizer: { type: "Whitespace" } }),
+    /pre_tokenizer Whitespace/,
+  );
 });

@@ -2,7 +2,7 @@
  * Byte-level BPE training: start from the 256 byte symbols and repeatedly merge the most frequent
  * adjacent pair over the corpus's pre-tokens (ties: the pair seen first in sorted order).
  */
-import { BYTE_TO_CHAR, preTokenize } from "./byte_level.ts";
+import { BYTE_TO_CHAR, preTokenize, type PreTokenizerStyle } from "./byte_level.ts";
 import { BpeTokenizer } from "./bpe_tokenizer.ts";
 
 /** Options of trainBpe(). */
@@ -13,11 +13,18 @@ export interface TrainBpeOptions {
   specialTokens?: readonly string[];
   /** Pairs seen fewer times than this are not merged. @default 2 */
   minFrequency?: number;
+  /** How text is cut into pre-tokens. @default "gpt2" */
+  preTokenizer?: PreTokenizerStyle;
 }
 
 /** Trains a byte-level BPE tokenizer on `texts`. */
 export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions = {}): BpeTokenizer {
-  const { vocabSize = 512, specialTokens = ["<|endoftext|>"], minFrequency = 2 } = opts;
+  const {
+    vocabSize = 512,
+    specialTokens = ["<|endoftext|>"],
+    minFrequency = 2,
+    preTokenizer = "gpt2",
+  } = opts;
   const numMerges = vocabSize - 256 - specialTokens.length;
   if (!Number.isInteger(numMerges) || numMerges < 0) {
     throw new RangeError(`Cannot train BPE with vocabSize ${vocabSize}: need ≥ 256 + specials`);
@@ -25,7 +32,7 @@ export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions = {}): B
   // word (as symbols) → count
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const w of preTokenize(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    for (const w of preTokenize(text, preTokenizer)) counts.set(w, (counts.get(w) ?? 0) + 1);
   }
   const words = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map((
     [w, n],
@@ -55,5 +62,5 @@ export function trainBpe(texts: Iterable<string>, opts: TrainBpeOptions = {}): B
     }
   }
   const vocab = [...BYTE_TO_CHAR, ...merges.map(([a, b]) => a + b)];
-  return new BpeTokenizer(vocab, merges, specialTokens);
+  return new BpeTokenizer(vocab, merges, specialTokens, preTokenizer);
 }

@@ -7,6 +7,21 @@
 export const GPT2_PATTERN =
   /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
+/**
+ * How text is cut into pre-tokens before BPE: `"gpt2"` attaches a leading space to the word
+ * after it (`" meadow"`), so a word is spelled by other tokens after a quote or bracket than
+ * after a space; `"isolated"` makes every run of whitespace its own pre-token and every digit
+ * too, so a value is the same tokens wherever it is written (in a request, a plan or a call),
+ * which is what copying it needs.
+ */
+export type PreTokenizerStyle = "gpt2" | "isolated";
+
+/** Every {@linkcode PreTokenizerStyle}. */
+export const PRE_TOKENIZER_STYLES: readonly PreTokenizerStyle[] = ["gpt2", "isolated"];
+
+/** The `"isolated"` split pattern: letter runs, single digits, other runs, whitespace runs. */
+export const ISOLATED_PATTERN = /\p{L}+|\p{N}|[^\s\p{L}\p{N}]+|\s+/gu;
+
 /** GPT-2's `bytes_to_unicode`: byte value → printable character (256 entries). */
 export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 
@@ -28,9 +43,10 @@ function buildByteToChar(): string[] {
 }
 
 /** Splits text into pre-tokens, each as its byte-level characters (`" hi"` → `"Ġhi"`). */
-export function preTokenize(text: string): string[] {
+export function preTokenize(text: string, style: PreTokenizerStyle = "gpt2"): string[] {
   const enc = new TextEncoder();
-  return (text.match(GPT2_PATTERN) ?? []).map((piece) =>
+  const pattern = style === "isolated" ? ISOLATED_PATTERN : GPT2_PATTERN;
+  return (text.match(pattern) ?? []).map((piece) =>
     Array.from(enc.encode(piece), (b) => BYTE_TO_CHAR[b]!).join("")
   );
 }

@@ -1,6 +1,7 @@
 /** Trains a byte-level BPE tokenizer with the turn template's special tokens registered. */
 import type { BpeTokenizer } from "./bpe_tokenizer.ts";
 import { trainBpe } from "./bpe_train.ts";
+import type { PreTokenizerStyle } from "./byte_level.ts";
 import { TURN_SPECIAL_TOKENS } from "./turn_template.ts";
 
 /** Options of trainTurnTokenizer(). */
@@ -9,6 +10,8 @@ export interface TrainTurnTokenizerOptions {
   readonly vocabSize?: number;
   /** Pairs seen fewer times than this are not merged. @default 2 */
   readonly minFrequency?: number;
+  /** How text is cut into pre-tokens. @default "gpt2" */
+  readonly preTokenizer?: PreTokenizerStyle;
 }
 
 /**
@@ -28,5 +31,6 @@ export function trainTurnTokenizer(
     vocabSize: opts.vocabSize ?? 512,
     minFrequency: opts.minFrequency ?? 2,
     specialTokens: TURN_SPECIAL_TOKENS,
+    preTokenizer: opts.preTokenizer ?? "gpt2",
   });
 }
