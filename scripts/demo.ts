@@ -16,7 +16,12 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { TOOL_DOC_STYLES, type ToolDocStyle } from "@parlmt/tokenizer";
+import {
+  PRE_TOKENIZER_STYLES,
+  type PreTokenizerStyle,
+  TOOL_DOC_STYLES,
+  type ToolDocStyle,
+} from "@parlmt/tokenizer";
 import { type Heldout, HELDOUT_KINDS } from "../services/synthesis/generate_tasks.ts";
 import { ENTITY_POOL_KINDS, type EntityPools } from "../services/synthesis/entities.ts";
 import { type ArmName, ARMS, type RunConfig, runPipeline } from "./demo/pipeline.ts";
@@ -47,12 +52,13 @@ const DEFAULTS = {
   "n-layer": 2,
   "n-embd": 128,
   rotary: "true",
+  "pre-tokenizer": "isolated",
   context: 512,
   "vocab-size": 1024,
   "sft-steps": 1200,
   "sft-batch": 16,
   "sft-lr": 3e-3,
-  "rl-seconds": 420,
+  "rl-seconds": 360,
   "rl-updates": 0,
   actors: 2,
   "actor-concurrency": 8,
@@ -60,10 +66,11 @@ const DEFAULTS = {
   "groups-per-step": 4,
   "rl-lr": 1e-4,
   "kl-coef": 0,
-  estimator: "grpo",
+  // No standard-deviation scaling: groups that all fail keep the small advantages of their
+  // shaping terms instead of full-size ones (docs/rl-findings.md)
+  estimator: "dr_grpo",
   "turn-level-weight": 0,
-  // Outcome terms only (success, per-turn checks): see docs/rl-findings.md
-  "reward-weights": "call_f1=0,format=0,redundancy=0,alignment=0",
+  "reward-weights": "",
   temperature: 1,
   "max-tokens": 160,
   "eval-tasks": 0,
@@ -75,13 +82,14 @@ const HELP =
 
 ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).join("\n")}
 
-  --rotary false drops the rotary positions of queries and keys (learned positions only).
+  --rotary false drops the rotary positions of queries and keys (learned positions only);
+  --pre-tokenizer gpt2 attaches spaces to the next word (a value is then spelled by other
+  tokens in a request than in a call; "isolated" keeps spaces and digits apart).
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
   --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
-  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")});
-  the default keeps the outcome terms only, "" the learner's full composite weights.
+  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")}).
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
   --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
@@ -157,6 +165,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     nLayer: int("n-layer", 1),
     nEmbd: int("n-embd", 8),
     rotary: choice("rotary", ["true", "false"]) === "true",
+    preTokenizer: choice<PreTokenizerStyle>("pre-tokenizer", PRE_TOKENIZER_STYLES),
     context: int("context", 64),
     vocabSize: int("vocab-size", 262),
     sftSteps: int("sft-steps", 1),

@@ -8,6 +8,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.entities, "base");
   assert.equal(cfg.heldout, "template");
   assert.equal(cfg.rotary, true);
+  assert.equal(cfg.preTokenizer, "isolated");
   assert.equal(cfg.from, undefined);
   assert.equal(cfg.rlUpdates, 0);
   const reuse = parseDemoArgs(
@@ -30,6 +31,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--entities", "huge"], /"--entities".*"huge"/],
       [["--heldout", "none"], /"--heldout".*"none"/],
       [["--rotary", "yes"], /"--rotary".*"yes"/],
+      [["--pre-tokenizer", "bert"], /"--pre-tokenizer".*"bert"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
       [["--estimator", "ppo"], /"--estimator".*"ppo"/],

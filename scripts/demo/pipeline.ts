@@ -12,7 +12,7 @@ import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
-import type { ToolDocStyle } from "@parlmt/tokenizer";
+import type { PreTokenizerStyle, ToolDocStyle } from "@parlmt/tokenizer";
 import {
   ARM_BY_NAME,
   armContextMode,
@@ -90,6 +90,8 @@ export interface RunConfig {
   readonly nEmbd: number;
   /** Rotary positions on queries and keys (besides the learned table). */
   readonly rotary: boolean;
+  /** How the tokenizer cuts text into pre-tokens. */
+  readonly preTokenizer: PreTokenizerStyle;
   readonly context: number;
   readonly vocabSize: number;
   readonly sftSteps: number;
@@ -334,6 +336,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
           "--n-ff",
           String(cfg.nEmbd * 4),
           ...(cfg.rotary ? ["--rotary"] : []),
+          "--pre-tokenizer",
+          cfg.preTokenizer,
           "--seed",
           String(cfg.seed + 1),
           "--threads",
