@@ -65,6 +65,7 @@ const DEFAULTS = {
   "group-size": 8,
   "groups-per-step": 4,
   "rl-lr": 1e-4,
+  "rl-batch": 32,
   "kl-coef": 0,
   // No standard-deviation scaling: groups that all fail keep the small advantages of their
   // shaping terms instead of full-size ones (docs/rl-findings.md)
@@ -90,6 +91,8 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
   --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
   reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")}).
+  --rl-batch is the number of policy samples (one per step of a rollout) per optimizer step;
+  an update trains on all of its groups' samples in such batches.
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
   --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
@@ -178,6 +181,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     groupSize: int("group-size", 2),
     groupsPerStep: int("groups-per-step", 1),
     rlLr: num("rl-lr"),
+    rlBatch: int("rl-batch", 1),
     klCoef: num("kl-coef"),
     estimator,
     turnLevelWeight: num("turn-level-weight"),

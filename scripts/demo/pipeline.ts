@@ -97,6 +97,8 @@ export interface RunConfig {
   readonly sftSteps: number;
   readonly sftBatch: number;
   readonly sftLr: number;
+  /** Rows (policy samples) per RL optimizer step. */
+  readonly rlBatch: number;
   /** RL (or extra SFT for the `sft` arm) wall-clock budget. */
   readonly rlSeconds: number;
   /** Updates after which RL ends even within its time budget; 0 for no limit. */
@@ -463,7 +465,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         "--train-seq-len",
         String(cfg.context),
         "--train-batch-size",
-        "8",
+        String(cfg.rlBatch),
         "--lr",
         String(cfg.rlLr),
         "--kl-coef",
