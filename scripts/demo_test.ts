@@ -32,6 +32,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--heldout", "none"], /"--heldout".*"none"/],
       [["--rotary", "yes"], /"--rotary".*"yes"/],
       [["--pre-tokenizer", "bert"], /"--pre-tokenizer".*"bert"/],
+      [["--rl-batch", "0"], /"--rl-batch"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
       [["--estimator", "ppo"], /"--estimator".*"ppo"/],
