@@ -1,6 +1,7 @@
 /**
  * The decoder forward pass on graph values (GPT-2 block: pre-LayerNorm, fused QKV, learned
- * positions and optionally rotary ones, untied LM head). Training, inference and logprob graphs all call this.
+ * positions and optionally rotary ones, untied LM head). Training, inference and logprob graphs
+ * all call this.
  */
 import { attention as attentionCore, selfFloorOffset, selfScoreFloor } from "@parlmt/autodiff";
 import {
