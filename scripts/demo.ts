@@ -67,11 +67,10 @@ const DEFAULTS = {
   "rl-lr": 1e-4,
   "rl-batch": 32,
   "kl-coef": 0,
-  // No standard-deviation scaling: groups that all fail keep the small advantages of their
-  // shaping terms instead of full-size ones (docs/rl-findings.md)
-  estimator: "dr_grpo",
+  estimator: "grpo",
   "turn-level-weight": 0,
-  "reward-weights": "",
+  // The outcome terms only (success, per-turn checks): docs/rl-findings.md
+  "reward-weights": "call_f1=0,format=0,redundancy=0,alignment=0",
   temperature: 1,
   "max-tokens": 160,
   "eval-tasks": 0,
@@ -90,7 +89,8 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
   --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
-  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")}).
+  reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")});
+  the default keeps the outcome terms, "" the learner's full composite weights.
   --rl-batch is the number of policy samples (one per step of a rollout) per optimizer step;
   an update trains on all of its groups' samples in such batches.
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
