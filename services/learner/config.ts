@@ -58,6 +58,12 @@ export const LEARNER_CONFIG_SPEC = {
     doc: "Tokens per training sequence (≤ the model's context)",
     min: 2,
   },
+  trainBuckets: {
+    type: "list",
+    default: [],
+    doc:
+      "Shorter padded lengths to train at (length buckets; empty: the quarters of train-seq-len)",
+  },
   lr: { type: "number", default: 1e-5, doc: "Learning rate of the policy update", min: 0, max: 1 },
   estimator: {
     type: "string",
@@ -107,3 +113,22 @@ export const LEARNER_CONFIG_SPEC = {
 
 /** The resolved configuration. */
 export type LearnerConfig = ConfigOf<typeof LEARNER_CONFIG_SPEC>;
+
+/**
+ * The length buckets of `--train-buckets` (integers in [2, seqLen]); none given: the quarters of
+ * `seqLen`, rounded up to a multiple of 8.
+ */
+export function bucketLengths(values: readonly string[], seqLen: number): number[] {
+  if (values.length === 0) {
+    return [1, 2, 3].map((q) => Math.ceil(seqLen * q / 4 / 8) * 8).filter((t) => t < seqLen);
+  }
+  return values.map((v) => {
+    const t = Number(v);
+    if (!Number.isInteger(t) || t < 2 || t > seqLen) {
+      throw new RangeError(
+        `Invalid flag "--train-buckets": "${v}" must be an integer in [2, ${seqLen}] (--train-seq-len)`,
+      );
+    }
+    return t;
+  });
+}

@@ -1,7 +1,7 @@
 /** learner: the PAG-RL coordinator (leases, trajectories, training, weight publishing). */
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { runService } from "@parlmt/service";
-import { LEARNER_CONFIG_SPEC } from "./config.ts";
+import { bucketLengths, LEARNER_CONFIG_SPEC } from "./config.ts";
 import { Coordinator, listSource } from "./coordinator.ts";
 import { handleDashboard } from "./dashboard.ts";
 import { ScalarLog } from "./scalar_log.ts";
@@ -70,6 +70,7 @@ if (import.meta.main) {
             initModel: await Deno.readFile(config.initModel),
             batchSize: config.trainBatchSize,
             seqLen: config.trainSeqLen,
+            bucketLengths: bucketLengths(config.trainBuckets, config.trainSeqLen),
             lr: config.lr,
             klCoef: config.klCoef,
             estimator: config.estimator as AdvantageEstimator,

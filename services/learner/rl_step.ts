@@ -5,7 +5,7 @@
  * over fixed-shape batches. Returns the scalars to log (cleanrl names).
  */
 import type { Task, Trajectory } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import type { Batch, Trainer } from "@parlmt/model";
+import { type Batch, type Trainer, TrainerBuckets } from "@parlmt/model";
 import {
   type AdvantageEstimator,
   groupAdvantages,
@@ -118,25 +118,36 @@ export function scoreGroups(
   return { scalars, samples };
 }
 
-/** Runs the clipped policy loss over `samples` in fixed-shape batches; returns loss scalars. */
+/**
+ * Runs the clipped policy loss over `samples` in fixed-shape batches of `trainer.batchSize`. With
+ * length buckets, samples of similar length share a batch (shortest first), and each batch runs
+ * in the shortest bucket that holds its longest sample; returns loss scalars.
+ */
 export async function trainPolicy(
-  trainer: Trainer,
+  trainer: Trainer | TrainerBuckets,
   samples: readonly PolicySample[],
   options: Pick<RlStepOptions, "lr" | "padId" | "referenceLogprobs">,
 ): Promise<RlScalars> {
   const scalars: RlScalars = {};
   const B = trainer.batchSize;
   const losses: Record<string, number[]> = {};
-  for (let i = 0; i < samples.length; i += B) {
-    let batch = packPolicyBatch(samples.slice(i, i + B), {
-      batchSize: B,
-      seqLen: trainer.seqLen,
-      padId: options.padId,
-    });
+  // Positions a sample fills: one per target token, at most the longest bucket.
+  const positions = (s: PolicySample) => Math.min(s.tokens.length - 1, trainer.seqLen);
+  const ordered = trainer instanceof TrainerBuckets
+    ? [...samples].sort((a, b) => positions(a) - positions(b))
+    : samples;
+  let padded = 0;
+  for (let i = 0; i < ordered.length; i += B) {
+    const chunk = ordered.slice(i, i + B);
+    const step = trainer instanceof TrainerBuckets
+      ? await trainer.trainerFor(Math.max(...chunk.map(positions)))
+      : trainer;
+    let batch = packPolicyBatch(chunk, { batchSize: B, seqLen: step.seqLen, padId: options.padId });
+    padded += B * step.seqLen;
     if (options.referenceLogprobs) {
       batch = { ...batch, reference_logprobs: await options.referenceLogprobs(batch, B) };
     }
-    const m = await trainer.trainStep(batch, options.lr);
+    const m = await step.trainStep(batch, options.lr);
     for (const [k, v] of Object.entries(m)) (losses[k] ??= []).push(v);
   }
   const names: Record<string, string> = {
@@ -148,5 +159,6 @@ export async function trainPolicy(
   };
   for (const [k, v] of Object.entries(losses)) scalars[names[k] ?? `losses/${k}`] = mean(v);
   scalars["perf/samples"] = samples.length;
+  scalars["perf/padded_tokens"] = padded;
   return scalars;
 }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { TaskSchema, TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { Trainer } from "@parlmt/model";
+import { Trainer, TrainerBuckets } from "@parlmt/model";
 import { tinyPolicy } from "./_tiny_policy_test_util.ts";
 import { DEFAULT_REWARD_WEIGHTS } from "./rewards.ts";
-import { rlStep } from "./rl_step.ts";
+import { rlStep, trainPolicy } from "./rl_step.ts";
 
 Deno.test("rlStep() rewards the successful rollout's tokens and logs every term", async () => {
   const prompt = [1, 2, 3];
@@ -114,4 +114,35 @@ Deno.test("rlStep() takes the KL to the reference policy from referenceLogprobs"
   const far = await run(behaviour - 2);
   assert.ok(far["losses/kl"]! > 0.5, `KL to a far reference ${far["losses/kl"]}`);
   await dispose();
+});
+
+Deno.test("trainPolicy() runs each batch in the shortest bucket that holds it", async () => {
+  const { config, weights, dispose } = await tinyPolicy(5, [1, 2, 3]);
+  const sample = (tokens: number[], from: number) => ({
+    tokens,
+    generatedFrom: from,
+    behaviourLogprobs: tokens.slice(from).map(() => -2),
+    advantages: tokens.slice(from).map(() => 1),
+    versions: [],
+  });
+  // A long sample given first: buckets train the short one first, in a bucket of 4.
+  const samples = [sample([1, 2, 3, 4, 5, 6, 7], 3), sample([1, 2, 3], 2)];
+  const opts = { batchSize: 1, seqLen: 8, objective: { kind: "policy" as const } };
+  const plain = await Trainer.create(config, weights, { ...opts, intraOpNumThreads: 1 });
+  const buckets = await TrainerBuckets.create(config, weights, {
+    ...opts,
+    lengths: [4],
+    intraOpNumThreads: 1,
+  });
+  try {
+    const a = await trainPolicy(plain, [...samples].reverse(), { lr: 0.01, padId: 0 });
+    const b = await trainPolicy(buckets, samples, { lr: 0.01, padId: 0 });
+    assert.deepEqual([a["perf/padded_tokens"], b["perf/padded_tokens"]], [16, 12]);
+    assert.ok(Math.abs(a["losses/policy"]! - b["losses/policy"]!) < 1e-5, JSON.stringify({ a, b }));
+    assert.equal(buckets.step, 2);
+  } finally {
+    await plain.dispose();
+    await buckets.dispose();
+    await dispose();
+  }
 });

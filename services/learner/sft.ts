@@ -22,7 +22,7 @@ import {
   paramCount,
   Prng,
   saveCheckpoint,
-  Trainer,
+  TrainerBuckets,
 } from "@parlmt/model";
 import { type PreTokenizerStyle, trainTurnTokenizer, TurnTemplate } from "@parlmt/tokenizer";
 import { ProgressLine } from "./progress_line.ts";
@@ -183,7 +183,14 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
   });
   const rng = new Prng(cfg.seed);
   const metrics = await ScalarLog.open({ path: join(cfg.out, "metrics.jsonl") });
-  const trainers = new Map<number, Trainer>();
+  let weights = initWeights(config, cfg.seed);
+  const trainers = await TrainerBuckets.create(config, weights, {
+    batchSize: cfg.batchSize,
+    seqLen: maxLen,
+    lengths: buckets,
+    intraOpNumThreads: cfg.threads,
+  });
+  let started = false;
   const scorer = await LogprobScorer.create(config, { intraOpNumThreads: cfg.threads });
   const heldOut = test.slice(0, cfg.evalSamples);
   const progress = new ProgressLine({ total: cfg.steps });
@@ -211,8 +218,6 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
     const p = (step - cfg.warmupSteps) / Math.max(1, cfg.steps - cfg.warmupSteps);
     return cfg.lr * (cfg.minLrRatio + (1 - cfg.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * p)));
   };
-  let current: Trainer | undefined;
-  let weights = initWeights(config, cfg.seed);
   const evalHeldOut = async (step: number): Promise<number> => {
     if (heldOut.length === 0) return NaN;
     const loss = await heldOutLoss(scorer, weights, heldOut, cfg.batchSize);
@@ -220,12 +225,12 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
     return loss;
   };
   const saveAll = async (step: number) => {
-    if (!current) return;
+    if (!started) return;
     await saveCheckpoint(join(cfg.out, "checkpoint.safetensors"), {
       config,
-      weights: current.weights,
-      m: current.m,
-      v: current.v,
+      weights: trainers.weights,
+      m: trainers.m,
+      v: trainers.v,
       step,
       rngState: rng.state,
       extra: { sft: cfg },
@@ -249,17 +254,8 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
       let bi = 0;
       while (pick >= weightsOf[bi]! && bi < sizes.length - 1) pick -= weightsOf[bi++]!;
       const T = sizes[bi]!;
-      let trainer = trainers.get(T);
-      if (!trainer) {
-        trainer = await Trainer.create(config, weights, {
-          batchSize: cfg.batchSize,
-          seqLen: T,
-          intraOpNumThreads: cfg.threads,
-        });
-        trainers.set(T, trainer);
-      }
-      if (current && current !== trainer) trainer.loadState(current);
-      current = trainer;
+      const trainer = await trainers.trainerFor(T);
+      started = true;
       const batch = padBatch(nextRows(T), cfg.batchSize, T, template.padId);
       const s0 = performance.now();
       const m = await trainer.trainStep(batch, lrAt(step));
@@ -353,7 +349,7 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
     progress.done();
     metrics.close();
     await scorer.dispose();
-    for (const t of trainers.values()) await t.dispose();
+    await trainers.dispose();
   }
 }
 

@@ -19,7 +19,7 @@ import {
   type ModelConfig,
   Prng,
   saveCheckpoint,
-  Trainer,
+  TrainerBuckets,
   type Weights,
 } from "@parlmt/model";
 import type { Logger } from "@parlmt/log";
@@ -36,7 +36,10 @@ export interface TrainingLoopOptions extends Omit<RlStepOptions, "lr"> {
   /** A weights blob to start from when no checkpoint exists (e.g. the SFT model). */
   initModel: Uint8Array;
   batchSize: number;
+  /** The longest training sequence. */
   seqLen: number;
+  /** Shorter padded lengths to train at (length buckets); default none. */
+  bucketLengths?: readonly number[];
   lr: number;
   klCoef: number;
   /** Groups per update. */
@@ -58,7 +61,7 @@ const CHECKPOINT = "checkpoint.safetensors";
 export class TrainingLoop {
   step = 0;
   weightsVersion = 0n;
-  #trainer: Trainer;
+  #trainer: TrainerBuckets;
   #config: ModelConfig;
   #opts: TrainingLoopOptions;
   #coordinator: Coordinator;
@@ -70,7 +73,7 @@ export class TrainingLoop {
   #sftOrder: number[] = [];
 
   private constructor(
-    trainer: Trainer,
+    trainer: TrainerBuckets,
     config: ModelConfig,
     opts: TrainingLoopOptions,
     coordinator: Coordinator,
@@ -106,9 +109,10 @@ export class TrainingLoop {
       const extra: Readonly<Record<string, unknown>> = { weightsVersion: version };
       return { config, weights, m: undefined, v: undefined, step: 0, extra };
     })();
-    const trainer = await Trainer.create(init.config, init.weights as Weights, {
+    const trainer = await TrainerBuckets.create(init.config, init.weights as Weights, {
       batchSize: opts.batchSize,
       seqLen: opts.seqLen,
+      lengths: opts.bucketLengths,
       objective: opts.sft ? undefined : { kind: "policy", klCoef: opts.klCoef },
       m: init.m,
       v: init.v,
@@ -205,8 +209,9 @@ export class TrainingLoop {
         }
         batch.push(rows[this.#sftOrder.pop()!]!);
       }
-      const m = await this.#trainer.trainStep(
-        padBatch(batch, B, this.#trainer.seqLen, this.#opts.padId),
+      const step = await this.#trainer.trainerFor(Math.max(...batch.map((r) => r.inputIds.length)));
+      const m = await step.trainStep(
+        padBatch(batch, B, step.seqLen, this.#opts.padId),
         this.#opts.lr,
       );
       losses.push(m.loss!);

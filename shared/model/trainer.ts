@@ -149,3 +149,100 @@ function toInt64(src: ArrayLike<number>): BigInt64Array {
   for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i]!);
   return out;
 }
+
+/** Options of {@linkcode TrainerBuckets.create}: `seqLen` is the longest bucket. */
+export interface TrainerBucketsOptions extends TrainerOptions {
+  /** Padded lengths to train at (each in [2, seqLen]); `seqLen` is always one. */
+  readonly lengths?: readonly number[];
+}
+
+/**
+ * Trainers of one model for several padded lengths (length buckets) that share one state: a
+ * batch runs in the shortest bucket that holds it, so short sequences do not pay for the
+ * longest. Each bucket's session is built on first use; weights, moments and step count pass
+ * from one bucket to the next without copies.
+ */
+export class TrainerBuckets {
+  readonly config: ModelConfig;
+  /** Bucket lengths, ascending; the last is `seqLen`. */
+  readonly lengths: readonly number[];
+  readonly batchSize: number;
+  #opts: TrainerBucketsOptions;
+  #trainers = new Map<number, Trainer>();
+  #current: Trainer;
+
+  private constructor(first: Trainer, lengths: number[], opts: TrainerBucketsOptions) {
+    this.config = first.config;
+    this.lengths = lengths;
+    this.batchSize = first.batchSize;
+    this.#opts = opts;
+    this.#trainers.set(first.seqLen, first);
+    this.#current = first;
+  }
+
+  /** Builds the longest bucket's trainer; the others are built when first needed. */
+  static async create(
+    config: ModelConfig,
+    weights: Weights,
+    opts: TrainerBucketsOptions,
+  ): Promise<TrainerBuckets> {
+    const max = opts.seqLen;
+    for (const t of opts.lengths ?? []) {
+      if (!Number.isInteger(t) || t < 2 || t > max) {
+        throw new RangeError(`Cannot use bucket length ${t}: must be an integer in [2, ${max}]`);
+      }
+    }
+    const lengths = [...new Set([...(opts.lengths ?? []), max])].sort((a, b) => a - b);
+    return new TrainerBuckets(await Trainer.create(config, weights, opts), lengths, opts);
+  }
+
+  /** The longest bucket. */
+  get seqLen(): number {
+    return this.lengths.at(-1)!;
+  }
+  /** The shortest bucket that holds `length` positions (the longest when none does). */
+  bucketFor(length: number): number {
+    return this.lengths.find((t) => t >= length) ?? this.seqLen;
+  }
+
+  /** The trainer of bucket `bucketFor(length)`, holding the shared state. */
+  async trainerFor(length: number): Promise<Trainer> {
+    const T = this.bucketFor(length);
+    const cur = this.#current;
+    let trainer = this.#trainers.get(T);
+    if (!trainer) {
+      trainer = await Trainer.create(this.config, cur.weights, {
+        ...this.#opts,
+        seqLen: T,
+        m: cur.m,
+        v: cur.v,
+        step: cur.step,
+      });
+      this.#trainers.set(T, trainer);
+    } else if (trainer !== cur) {
+      trainer.loadState(cur);
+    }
+    this.#current = trainer;
+    return trainer;
+  }
+
+  /** Current weights (of the bucket that trained last). */
+  get weights(): Weights {
+    return this.#current.weights;
+  }
+  get m(): Weights {
+    return this.#current.m;
+  }
+  get v(): Weights {
+    return this.#current.v;
+  }
+  get step(): number {
+    return this.#current.step;
+  }
+
+  /** Releases every bucket's session. */
+  async dispose(): Promise<void> {
+    for (const t of this.#trainers.values()) await t.dispose();
+    this.#trainers.clear();
+  }
+}
