@@ -41,6 +41,7 @@ const DEFAULTS = {
   "min-turns": 1,
   "max-turns": 2,
   heldout: "template",
+  "rl-families": 0,
   entities: "base",
   "max-calls-per-turn": 2,
   "max-dependency-depth": 1,
@@ -88,6 +89,8 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --arm is one of ${ARMS.join(", ")}; --tool-docs one of ${TOOL_DOC_STYLES.join(", ")};
   --entities is one of ${ENTITY_POOL_KINDS.join(", ")} (entity pools of the curriculum);
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
+  --rl-families N (0-3) keeps the last N of the four train phrasing families for RL: SFT never
+  sees those tasks, RL leases only them (0: RL leases the SFT tasks);
   --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
   reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")});
   the default keeps the outcome terms, "" the learner's full composite weights.
@@ -152,6 +155,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     entities,
     ...(str("from") ? { from: str("from") } : {}),
     heldout,
+    rlFamilies: int("rl-families"),
     seed: int("seed"),
     arm,
     tasks: int("tasks", 10),

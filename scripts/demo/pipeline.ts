@@ -74,6 +74,8 @@ export interface RunConfig {
   readonly maxTurns: number;
   /** What the held-out split holds out (synth `--heldout`). */
   readonly heldout: Heldout;
+  /** Train phrasing families kept for RL (synth `--rl-families`); 0: RL uses the SFT tasks. */
+  readonly rlFamilies?: number;
   /** Entity pools (synth `--entities`). */
   readonly entities: EntityPools;
   /** Synthesis knobs (synth flags of the same names). */
@@ -292,6 +294,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         String(cfg.maxDistractors),
         "--heldout",
         cfg.heldout,
+        "--rl-families",
+        String(cfg.rlFamilies ?? 0),
         "--entities",
         cfg.entities,
         "--tool-docs",
@@ -446,6 +450,11 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     seconds.evalBefore = t();
 
     t = clock();
+    // With phrasings kept for RL (--rl-families) RL leases only those tasks, never SFT's.
+    const rlPool = join(data, "tasks", "rl.jsonl");
+    const rlTasks = await stat(rlPool).then((s) => s.size > 0, () => false)
+      ? rlPool
+      : join(data, "tasks", "train.jsonl");
     const learner = await spawnService("learner", {
       args: [
         "--nats-url",
@@ -453,7 +462,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         "--data-dir",
         join(out, "learner"),
         "--tasks-file",
-        join(data, "tasks", "train.jsonl"),
+        rlTasks,
         "--init-model",
         join(sftDir, "model.safetensors"),
         "--arm",
@@ -486,7 +495,9 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
     started.push(learner);
     const dashboard = `http://127.0.0.1:${learner.adminPort}/`;
     log(
-      `RL (${cfg.arm}) for ${cfg.rlSeconds} s with ${cfg.actors} actors; live dashboard: ${dashboard}`,
+      `RL (${cfg.arm}) for ${cfg.rlSeconds} s with ${cfg.actors} actors on ${
+        rlTasks.endsWith("rl.jsonl") ? "the RL-only tasks" : "the SFT tasks"
+      }; live dashboard: ${dashboard}`,
     );
     const learnerStatus = async () => {
       const c = createClient(LearnerService, learner.address);

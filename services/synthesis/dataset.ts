@@ -18,7 +18,7 @@ import { annotationCheckSteps, chatTools, modelCheck } from "./model_check.ts";
 import type { Endpoint } from "./openai_endpoint.ts";
 import type { TraceInput } from "./trace.ts";
 import { verifyAnnotation } from "./verify.ts";
-import { REPLY_ASK, REPLY_NO_FUNCTION } from "./templates.ts";
+import { REPLY_ASK, REPLY_NO_FUNCTION, splitFamilies } from "./templates.ts";
 import { DatasetCardBuilder } from "./dataset_card.ts";
 import type { ToolDocStyle } from "@parlmt/tokenizer";
 
@@ -33,6 +33,23 @@ export interface DatasetRequest {
   readonly modes: readonly ContextModeName[];
   /** How samples list tools. @default "brief" */
   readonly toolDocs?: ToolDocStyle;
+  /**
+   * Train phrasing families kept for RL (0-3): train tasks worded in the last N of the four
+   * train families get no SFT samples and form the `rl` task split, so RL meets phrasings the
+   * SFT model never saw (the test split's families stay unseen by both). @default 0
+   */
+  readonly rlFamilies?: number;
+}
+
+/** The split a built task is written to: `train` tasks in an RL family go to `rl`. */
+export function outputSplit(req: DatasetRequest, task: SynthTask): Split | "rl" {
+  const n = req.rlFamilies ?? 0;
+  if (!Number.isInteger(n) || n < 0 || n > 3) {
+    throw new RangeError(`Invalid option "rlFamilies": expected an integer in [0, 3], got ${n}`);
+  }
+  if (task.split !== "train" || n === 0) return task.split;
+  const rl = splitFamilies("train").slice(-n).map((f) => `f${f}`);
+  return rl.includes(task.family) ? "rl" : "train";
 }
 
 /** One event of a build. */

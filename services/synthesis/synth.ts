@@ -18,6 +18,7 @@ import {
   buildTaskWith,
   type DatasetRequest,
   emptyEndpointStats,
+  outputSplit,
   plan,
 } from "./dataset.ts";
 import type { EntityPools } from "./entities.ts";
@@ -44,6 +45,8 @@ const HELP = `Usage: deno task synth --out DIR [--tasks N] [--seed S] [options]
   --min-turns N --max-turns N --max-calls-per-turn N --max-dependency-depth N
   --long-context-rate R --miss-param-rate R --miss-func-rate R --max-distractors N
   --classes A,B             environment classes (default: all eight)
+  --rl-families N           keep the last N (0-3) of the four train phrasing families for RL:
+                            those tasks go to tasks/rl.jsonl without SFT samples (default 0)
   --offered-tools N         list only N functions per task: its own and distractors (default 0: all)
   --tool-docs STYLE         how samples list tools: full, brief or signature (default brief)
   --policy-url URL --policy-model M [--policy-api-key K]
@@ -109,6 +112,7 @@ export function parseSynthArgs(
       "writer-api-key": { type: "string" },
       heldout: { type: "string" },
       entities: { type: "string" },
+      "rl-families": { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -154,6 +158,12 @@ export function parseSynthArgs(
       `Invalid flag "--seed": expected a non-negative integer, got ${values.seed}`,
     );
   }
+  const rlFamilies = num("rl-families", values["rl-families"], 0);
+  if (!Number.isInteger(rlFamilies) || rlFamilies < 0 || rlFamilies > 3) {
+    throw new RangeError(
+      `Invalid flag "--rl-families": expected an integer in [0, 3], got ${values["rl-families"]}`,
+    );
+  }
   const testFraction = num("test-fraction", values["test-fraction"], 0.2);
   if (!(testFraction >= 0 && testFraction < 1)) {
     throw new RangeError(`Invalid flag "--test-fraction": expected [0, 1), got ${testFraction}`);
@@ -182,7 +192,15 @@ export function parseSynthArgs(
     out: values.out,
     quiet: values.quiet,
     endpoints: { ...(policy ? { policy } : {}), ...(writer ? { writer } : {}) },
-    req: { seed, taskCount, testFraction, options, modes: ["full", "progress"], toolDocs },
+    req: {
+      seed,
+      taskCount,
+      testFraction,
+      options,
+      modes: ["full", "progress"],
+      toolDocs,
+      rlFamilies,
+    },
   };
 }
 
@@ -224,9 +242,11 @@ export async function runSynth(
       : buildTask(req, split, index);
     card.add(ev);
     if (ev.kind === "task") {
-      push(`tasks/${split}.jsonl`, toJsonString(TaskSchema, taskToProto(ev.task)));
-      for (const s of ev.samples) {
-        push(`${s.mode}/${split}.jsonl`, toJsonString(SftSampleSchema, sampleToProto(s)));
+      const to = outputSplit(req, ev.task);
+      push(`tasks/${to}.jsonl`, toJsonString(TaskSchema, taskToProto(ev.task)));
+      // RL tasks have no SFT samples: the SFT model never sees their phrasings.
+      for (const s of to === "rl" ? [] : ev.samples) {
+        push(`${s.mode}/${to}.jsonl`, toJsonString(SftSampleSchema, sampleToProto(s)));
       }
     }
     if (!quiet && (i % 25 === 0 || i === pairs.length - 1)) {
@@ -237,7 +257,9 @@ export async function runSynth(
   if (!quiet) Deno.stderr.writeSync(enc.encode("\n"));
   for (const dir of ["tasks", ...req.modes]) {
     await Deno.mkdir(join(out, dir), { recursive: true });
-    for (const split of ["train", "test"]) {
+    for (
+      const split of dir === "tasks" && req.rlFamilies ? ["train", "test", "rl"] : ["train", "test"]
+    ) {
       const ls = lines[`${dir}/${split}.jsonl`] ?? [];
       await Deno.writeTextFile(join(out, dir, `${split}.jsonl`), ls.map((l) => l + "\n").join(""));
     }
