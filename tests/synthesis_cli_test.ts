@@ -56,7 +56,7 @@ Deno.test("synth --rl-families: RL tasks use the kept families and have no SFT s
       modes: ["full", "progress"] as const,
       rlFamilies: 1,
     };
-    await runSynth(dir, req);
+    const { card } = await runSynth(dir, req);
     const lines = async (f: string) =>
       (await Deno.readTextFile(join(dir, f))).split("\n").filter(Boolean).map((l) => JSON.parse(l));
     const rl = await lines("tasks/rl.jsonl");
@@ -74,6 +74,8 @@ Deno.test("synth --rl-families: RL tasks use the kept families and have no SFT s
       return generateTask(req.seed, index, "train", req.options).family;
     };
     assert.deepEqual([...new Set([...rlIds].map(family))], ["f3"]);
+    assert.equal(card.splits.rl?.tasks, rl.length);
+    assert.deepEqual(card.splits.rl?.samples, {});
     assert.ok(train.every((t) => family(t.id) !== "f3"));
     for (const mode of ["full", "progress"]) {
       const samples = await lines(`${mode}/train.jsonl`);

@@ -68,8 +68,8 @@ export class DatasetCardBuilder {
     this.#endpoints = { stats, ...used };
   }
 
-  /** Adds one event. */
-  add(ev: DatasetEvent): void {
+  /** Adds one event; a task counts under `split` (default its own; `rl` for RL-only tasks). */
+  add(ev: DatasetEvent, split?: string): void {
     if (ev.kind === "dropped") {
       this.#dropped++;
       for (const r of new Set(ev.reasons.map((r) => r.replace(/["'`][^"'`]*["'`]|\d+/g, "…")))) {
@@ -80,7 +80,8 @@ export class DatasetCardBuilder {
     const t = ev.task;
     this.#tasks++;
     this.#turns += t.turns.length;
-    const s = this.#splits[t.split] ??= {
+    const key = split ?? t.split;
+    const s = this.#splits[key] ??= {
       tasks: 0,
       samples: {},
       turns: 0,
@@ -90,7 +91,7 @@ export class DatasetCardBuilder {
     s.tasks++;
     s.turns += t.turns.length;
     inc(s.families, t.family);
-    const ents = this.#entities[t.split] ??= new Set();
+    const ents = this.#entities[key] ??= new Set();
     for (const e of t.entities) ents.add(e);
     s.entities = ents.size;
     inc(this.#hist, String(t.turns.length));

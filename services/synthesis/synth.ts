@@ -240,11 +240,12 @@ export async function runSynth(
     const ev = used.writer || used.policy
       ? await buildTaskWith(req, split, index, eps, stats)
       : buildTask(req, split, index);
-    card.add(ev);
-    if (ev.kind === "task") {
+    if (ev.kind !== "task") card.add(ev);
+    else {
       const to = outputSplit(req, ev.task);
-      push(`tasks/${to}.jsonl`, toJsonString(TaskSchema, taskToProto(ev.task)));
       // RL tasks have no SFT samples: the SFT model never sees their phrasings.
+      card.add(to === "rl" ? { ...ev, samples: [] } : ev, to);
+      push(`tasks/${to}.jsonl`, toJsonString(TaskSchema, taskToProto(ev.task)));
       for (const s of to === "rl" ? [] : ev.samples) {
         push(`${s.mode}/${to}.jsonl`, toJsonString(SftSampleSchema, sampleToProto(s)));
       }
