@@ -67,6 +67,7 @@ const DEFAULTS = {
   "groups-per-step": 4,
   "rl-lr": 1e-4,
   "rl-batch": 32,
+  "rl-epochs": 1,
   "kl-coef": 0,
   estimator: "grpo",
   "turn-level-weight": 0,
@@ -96,6 +97,7 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   the default keeps the outcome terms, "" the learner's full composite weights.
   --rl-batch is the number of policy samples (one per step of a rollout) per optimizer step;
   an update trains on all of its groups' samples in such batches.
+  --rl-epochs N passes N times over each update's samples (PPO epochs);
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
   --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
@@ -186,6 +188,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     groupsPerStep: int("groups-per-step", 1),
     rlLr: num("rl-lr"),
     rlBatch: int("rl-batch", 1),
+    rlEpochs: int("rl-epochs", 1),
     klCoef: num("kl-coef"),
     estimator,
     turnLevelWeight: num("turn-level-weight"),

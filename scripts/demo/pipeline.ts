@@ -101,6 +101,8 @@ export interface RunConfig {
   readonly sftLr: number;
   /** Rows (policy samples) per RL optimizer step. */
   readonly rlBatch: number;
+  /** Passes over each update's samples (learner `--update-epochs`). @default 1 */
+  readonly rlEpochs?: number;
   /** RL (or extra SFT for the `sft` arm) wall-clock budget. */
   readonly rlSeconds: number;
   /** Updates after which RL ends even within its time budget; 0 for no limit. */
@@ -475,6 +477,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         String(cfg.context),
         "--train-batch-size",
         String(cfg.rlBatch),
+        "--update-epochs",
+        String(cfg.rlEpochs ?? 1),
         "--lr",
         String(cfg.rlLr),
         "--kl-coef",

@@ -90,6 +90,14 @@ export const LEARNER_CONFIG_SPEC = {
   },
   klCoef: { type: "number", default: 0, doc: "k3 KL coefficient to the reference policy", min: 0 },
   groupsPerStep: { type: "integer", default: 1, doc: "Complete groups per update", min: 1 },
+  updateEpochs: {
+    type: "integer",
+    default: 1,
+    doc:
+      "Passes over each update's samples (PPO epochs; the ratio is clipped against the behaviour policy)",
+    min: 1,
+    max: 16,
+  },
   publishEvery: { type: "integer", default: 1, doc: "Publish weights every K updates", min: 1 },
   checkpointEvery: { type: "integer", default: 10, doc: "Checkpoint every N updates", min: 1 },
   sftData: {

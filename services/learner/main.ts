@@ -80,6 +80,7 @@ if (import.meta.main) {
             turnLevelWeight: config.turnLevelWeight,
             padId: 0,
             groupsPerStep: config.groupsPerStep,
+            updateEpochs: config.updateEpochs,
             publishEvery: config.publishEvery,
             checkpointEvery: config.checkpointEvery,
             canaryIds: [1, 2, 3, 4, 5, 6, 7, 8],

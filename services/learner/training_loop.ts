@@ -44,6 +44,8 @@ export interface TrainingLoopOptions extends Omit<RlStepOptions, "lr"> {
   klCoef: number;
   /** Groups per update. */
   groupsPerStep: number;
+  /** Passes over each update's samples, reshuffled each time (PPO epochs). @default 1 */
+  updateEpochs?: number;
   publishEvery: number;
   checkpointEvery: number;
   /** Token ids of the canary prompt. */
@@ -189,11 +191,17 @@ export class TrainingLoop {
     const { scalars, samples } = scoreGroups(groups, this.#opts);
     const B = this.#trainer.batchSize;
     if (!this.#opts.sft) {
-      for (let i = samples.length - 1; i > 0; i--) {
-        const j = this.#rng.int(i + 1);
-        [samples[i], samples[j]] = [samples[j]!, samples[i]!];
+      // Later epochs clip against the behaviour policy, as PPO does; the last epoch's losses
+      // are logged (their clip fraction shows how far the epochs moved the policy).
+      let losses: Record<string, number> = {};
+      for (let e = 0; e < (this.#opts.updateEpochs ?? 1); e++) {
+        for (let i = samples.length - 1; i > 0; i--) {
+          const j = this.#rng.int(i + 1);
+          [samples[i], samples[j]] = [samples[j]!, samples[i]!];
+        }
+        losses = await trainPolicy(this.#trainer, samples, this.#opts);
       }
-      return { ...scalars, ...await trainPolicy(this.#trainer, samples, this.#opts) };
+      return { ...scalars, ...losses };
     }
     const rows = this.#opts.sft.rows;
     const losses: number[] = [];

@@ -37,7 +37,7 @@ async function submitGroup(coordinator: Coordinator, prompt: number[]) {
   }
 }
 
-async function runOneUpdate(dir: string, sft: boolean, initVersion = 0) {
+async function runOneUpdate(dir: string, sft: boolean, initVersion = 0, updateEpochs = 1) {
   const prompt = [1, 2, 3];
   const { config, weights, dispose } = await tinyPolicy(4, prompt);
   const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
@@ -72,6 +72,7 @@ async function runOneUpdate(dir: string, sft: boolean, initVersion = 0) {
     turnLevelWeight: 0,
     padId: 0,
     seed: 9,
+    updateEpochs,
     sft: sft ? { rows } : undefined,
   };
   const loop = await TrainingLoop.open(opts, coordinator, scalars, quiet);
@@ -107,6 +108,22 @@ Deno.test("TrainingLoop: the policy update shuffles with a PRNG whose state is c
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("TrainingLoop: --update-epochs passes over an update's samples that many times", async () => {
+  const steps: number[] = [];
+  for (const epochs of [1, 3]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      const { latest, checkpoint } = await runOneUpdate(dir, false, 0, epochs);
+      assert.ok(Number.isFinite(latest["losses/clip_fraction"]), JSON.stringify(latest));
+      steps.push(checkpoint.step);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  // One update of a group of 2 samples in batches of 2: one optimizer step per epoch.
+  assert.deepEqual(steps, [1, 3]);
 });
 
 Deno.test("TrainingLoop arm sft: the update trains supervised rows and still logs rewards", async () => {
