@@ -11,6 +11,8 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.preTokenizer, "isolated");
   assert.equal(cfg.from, undefined);
   assert.equal(cfg.rlUpdates, 0);
+  assert.equal(cfg.rlFamilies, 1);
+  assert.equal(cfg.rlEpochs, 1);
   const reuse = parseDemoArgs(
     ["--from", "runs/a", "--heldout", "entity", "--rl-updates", "40"],
     quiet,
@@ -33,6 +35,8 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--rotary", "yes"], /"--rotary".*"yes"/],
       [["--pre-tokenizer", "bert"], /"--pre-tokenizer".*"bert"/],
       [["--rl-batch", "0"], /"--rl-batch"/],
+      [["--rl-families", "4"], /"--rl-families".*0, 1, 2, 3.*"4"/],
+      [["--rl-epochs", "0"], /"--rl-epochs"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
       [["--estimator", "ppo"], /"--estimator".*"ppo"/],
