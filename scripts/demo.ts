@@ -67,7 +67,7 @@ const DEFAULTS = {
   "groups-per-step": 4,
   "rl-lr": 1e-4,
   "rl-batch": 32,
-  "rl-epochs": 1,
+  "rl-epochs": 2,
   "kl-coef": 0,
   estimator: "grpo",
   "turn-level-weight": 0,

@@ -12,7 +12,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.from, undefined);
   assert.equal(cfg.rlUpdates, 0);
   assert.equal(cfg.rlFamilies, 1);
-  assert.equal(cfg.rlEpochs, 1);
+  assert.equal(cfg.rlEpochs, 2);
   const reuse = parseDemoArgs(
     ["--from", "runs/a", "--heldout", "entity", "--rl-updates", "40"],
     quiet,

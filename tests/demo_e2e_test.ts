@@ -53,6 +53,9 @@ Deno.test({
       );
       assert.match(lines.at(-2)!, /^held-out mean reward: \d\.\d{3} -> \d\.\d{3} \(95% CI/);
       const result = JSON.parse(await Deno.readTextFile(join(first, "result.json")));
+      // RL leases the tasks kept from SFT (--rl-families 1 by default).
+      assert.ok(lines.some((l) => l.includes("actors on the RL-only tasks")), lines.join("\n"));
+      assert.ok((await jsonLines(join(first, "data", "tasks", "rl.jsonl"))).length > 0);
       assert.equal(result.comparison.a.tasks, 12);
       assert.equal(result.comparison.b.tasks, 12);
       // RL really ran: the learner updated at least the asked number of times and the served
