@@ -71,8 +71,8 @@ const DEFAULTS = {
   "kl-coef": 0,
   estimator: "grpo",
   "turn-level-weight": 0,
-  // The outcome terms only (success, per-turn checks): docs/rl-findings.md
-  "reward-weights": "call_f1=0,format=0,redundancy=0,alignment=0",
+  // The outcome terms (success, per-turn checks) and the format term: docs/rl-findings.md
+  "reward-weights": "call_f1=0,redundancy=0,alignment=0",
   temperature: 1,
   "max-tokens": 160,
   "eval-tasks": 0,
@@ -94,7 +94,7 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   sees those tasks, RL leases only them (0: RL leases the SFT tasks);
   --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
   reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")});
-  the default keeps the outcome terms, "" the learner's full composite weights.
+  the default keeps the outcome terms and the format term, "" the full composite weights.
   --rl-batch is the number of policy samples (one per step of a rollout) per optimizer step;
   an update trains on all of its groups' samples in such batches.
   --rl-epochs N passes N times over each update's samples (PPO epochs);

@@ -13,6 +13,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.rlUpdates, 0);
   assert.equal(cfg.rlFamilies, 1);
   assert.equal(cfg.rlEpochs, 2);
+  assert.equal(cfg.rewardWeights, "call_f1=0,redundancy=0,alignment=0");
   const reuse = parseDemoArgs(
     ["--from", "runs/a", "--heldout", "entity", "--rl-updates", "40"],
     quiet,
