@@ -19,17 +19,14 @@ import {
   Decoder,
   encodeWeights,
   initWeights,
-  MASKED,
   modelConfig,
   paramCount,
+  StepDecoder,
 } from "@parlmt/model";
-import { type HostTensor, hostTensor } from "@parlmt/onnx";
-import { Session } from "@parlmt/ort";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
 import { spawnService, startNatsServer } from "@parlmt/stack";
 import { testTokenizer } from "../services/policy-inference/_test_model.ts";
 import { tokenBytesOf, TurnFormatConstraint } from "../services/policy-inference/constrained.ts";
-import { buildStepGraph, STEP_NAMES } from "../services/policy-inference/step_graph.ts";
 import { canaryMeta } from "../services/policy-inference/weights_swap.ts";
 
 const PROMPT_TOKENS = 16;
@@ -37,7 +34,6 @@ const PROMPT_TOKENS = 16;
 const PROFILE = Deno.env.get("PARLMT_POLICY_PROFILE") === "1"
   ? Deno.env.get("PARLMT_POLICY_PROFILE_FILE") ?? "/tmp/parlmt-policy-profile.log"
   : "";
-let bareOrtMs = 0;
 const NEW_TOKENS = 64;
 const CONCURRENCY = [1, 8, 32];
 /** The reference model of compute.md (2 layers, width 128, vocab 512, context 256). */
@@ -48,72 +44,13 @@ function prompt(i: number): number[] {
 }
 
 /**
- * Bare loop of the serving step graph (step_graph.ts: the cache read in place, only new keys
- * and values returned): one batched prefill, then NEW_TOKENS - 1 greedy steps of batch B that
- * write the new keys and values into a preallocated cache. No scheduler, no RPC.
+ * Bare loop of the serving step graph (@parlmt/model StepDecoder: the cache read in place, only
+ * new keys and values returned): one batched prefill, then NEW_TOKENS - 1 greedy steps of batch
+ * B. No scheduler, no RPC.
  */
-async function bareStep(session: Session, B: number): Promise<{ rate: number; out: number[][] }> {
-  const { nLayer: Lyr, nHead: H, nEmbd, vocabSize: V } = CONFIG;
-  const D = nEmbd / H;
+async function bareStep(dec: StepDecoder, B: number): Promise<{ rate: number; out: number[][] }> {
   const start = performance.now();
-  const Cap = PROMPT_TOKENS + NEW_TOKENS;
-  const cache = Array.from({ length: 2 * Lyr }, () => new Float32Array(B * H * Cap * D));
-  const bias = new Float32Array(B * Cap).fill(MASKED);
-  const out: number[][] = Array.from({ length: B }, () => []);
-  let S = PROMPT_TOKENS;
-  let ids = BigInt64Array.from(Array.from({ length: B }, (_, i) => prompt(i)).flat().map(BigInt));
-  let P = 0;
-  for (let step = 0; step < NEW_TOKENS; step++) {
-    const C = step === 0 ? 0 : Cap;
-    const feeds: Record<string, HostTensor> = {
-      input_ids: hostTensor("int64", [B, S], ids),
-      position_ids: hostTensor(
-        "int64",
-        [B, S],
-        new BigInt64Array(B * S).map((_, i) => BigInt(P + i % S)),
-      ),
-      past_bias: hostTensor("float32", [B, C], C ? bias : new Float32Array(0)),
-    };
-    for (let l = 0; l < Lyr; l++) {
-      for (
-        const [i, name] of [[2 * l, STEP_NAMES.pastKey(l)], [
-          2 * l + 1,
-          STEP_NAMES.pastValue(l),
-        ]] as const
-      ) {
-        feeds[name] = hostTensor("float32", [B, H, C, D], C ? cache[i] : new Float32Array(0));
-      }
-    }
-    const t0 = performance.now();
-    const res = await session.run(feeds);
-    bareOrtMs += performance.now() - t0;
-    for (let l = 0; l < Lyr; l++) {
-      for (
-        const [i, name] of [[2 * l, STEP_NAMES.newKey(l)], [
-          2 * l + 1,
-          STEP_NAMES.newValue(l),
-        ]] as const
-      ) {
-        const fresh = res[name]!.data as Float32Array;
-        for (let r = 0; r < B * H; r++) {
-          cache[i]!.set(fresh.subarray(r * S * D, (r + 1) * S * D), (r * Cap + P) * D);
-        }
-      }
-    }
-    for (let b = 0; b < B; b++) bias.fill(0, b * Cap + P, b * Cap + P + S);
-    P += S;
-    const logits = res.logits!.data as Float32Array;
-    const next = new BigInt64Array(B);
-    for (let b = 0; b < B; b++) {
-      const off = (b * S + S - 1) * V;
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[off + v]! > logits[off + best]!) best = v;
-      out[b]!.push(best);
-      next[b] = BigInt(best);
-    }
-    ids = next;
-    S = 1;
-  }
+  const out = await dec.greedy(Array.from({ length: B }, (_, i) => prompt(i)), NEW_TOKENS);
   const s = (performance.now() - start) / 1000;
   return { rate: out.flat().length / s, out };
 }
@@ -218,10 +155,9 @@ async function main(): Promise<void> {
     await Decoder.create(CONFIG, { weights }),
     await Decoder.create(CONFIG, { weights, allowSpinning: false }),
   ];
-  const stepGraph = buildStepGraph(CONFIG, weights).toBytes();
   const stepSessions = [
-    await Session.create(stepGraph),
-    await Session.create(stepGraph, { allowSpinning: false }),
+    await StepDecoder.create(CONFIG, weights),
+    await StepDecoder.create(CONFIG, weights, { allowSpinning: false }),
   ];
   try {
     const publisher = await WeightsPublisher.open(nc);
@@ -249,10 +185,11 @@ async function main(): Promise<void> {
         // C requests always in flight), measured after the first round and before the drain.
         s.push(await served(client, C, 8));
         for (const d of decoders) b.push((await bare(d, C)).rate);
-        for (const [k, session] of stepSessions.entries()) {
-          bareOrtMs = 0;
+        for (const [k, dec] of stepSessions.entries()) {
+          const ort0 = dec.ortMs;
           const t0 = performance.now();
-          bs.push((await bareStep(session, C)).rate);
+          bs.push((await bareStep(dec, C)).rate);
+          const bareOrtMs = dec.ortMs - ort0;
           if (PROFILE) {
             const ms = performance.now() - t0;
             console.error(

@@ -1,6 +1,8 @@
 /**
  * Training-engine bench on the compute.md reference model (2 layers, width 128, 4 heads, ff 512,
- * vocab 512, ctx 256) on two threads. Prints one figure per line, each the median of several
+ * vocab 512, ctx 256) on two threads. Generation runs on the step graph policy-inference serves
+ * (`generate b1|b16`) and, for reference, on the Hugging Face interface graph that exported
+ * models use (`generate b1|b16 (HF interface)`). Prints one figure per line, each the median of several
  * repetitions; the matmul probe is the same-run yardstick of the machine's speed (each figure
  * is also printed per GFLOP/s of the probe, to compare runs on a busy machine), and the last
  * line reports how many cores other processes used meanwhile (compute.md's runq check).
@@ -19,6 +21,7 @@ import {
   DEFAULT_MODEL_CONFIG as C,
   initWeights,
   Prng,
+  StepDecoder,
   Trainer,
 } from "@parlmt/model";
 
@@ -93,12 +96,22 @@ async function benchForward(threads: number, reps: number): Promise<number> {
   return (B * T) / (ms / 1000);
 }
 
-async function benchGenerate(threads: number, reps: number, batch: number): Promise<number> {
-  const dec = await Decoder.create(C, {
-    weights: initWeights(C, 1),
-    intraOpNumThreads: threads,
-    denormalsAsZero: DAZ,
-  });
+/**
+ * Greedy generation with a KV cache from a one-token start until the context is full: on the
+ * step graph policy-inference serves (the cache preallocated and read in place, `step`), or on
+ * the Hugging Face interface graph (the cache concatenated and returned every step, `hf`).
+ */
+async function benchGenerate(
+  threads: number,
+  reps: number,
+  batch: number,
+  graph: "step" | "hf",
+): Promise<number> {
+  const weights = initWeights(C, 1);
+  const opts = { intraOpNumThreads: threads, denormalsAsZero: DAZ };
+  const dec = graph === "step"
+    ? await StepDecoder.create(C, weights, opts)
+    : await Decoder.create(C, { weights, ...opts });
   const steps = C.blockSize - 1; // one start token, then fill the context greedily
   const prompts = Array.from({ length: batch }, (_, b) => [b % C.vocabSize]);
   const ms = await timeReps(reps, 1, async () => void await dec.greedy(prompts, steps));
@@ -156,8 +169,10 @@ async function main(): Promise<void> {
   };
   report("train", await benchTrain(threads, reps));
   report("forward", await benchForward(threads, reps));
-  report("generate b1", await benchGenerate(threads, reps, 1));
-  report("generate b16", await benchGenerate(threads, reps, 16));
+  report("generate b1", await benchGenerate(threads, reps, 1, "step"));
+  report("generate b16", await benchGenerate(threads, reps, 16, "step"));
+  report("generate b1 (HF interface)", await benchGenerate(threads, reps, 1, "hf"));
+  report("generate b16 (HF interface)", await benchGenerate(threads, reps, 16, "hf"));
   // Probed before and after the workloads; the larger is the machine's speed in this run.
   const probeAfter = await benchMatmul(threads, reps);
   console.error(`matmul probe before ${probeBefore.toFixed(1)}, after ${probeAfter.toFixed(1)}`);

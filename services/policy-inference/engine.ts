@@ -1,15 +1,14 @@
 /**
  * One loaded decoder: an onnxruntime session stepping a slot cache (kv_slots.ts). A PARL-MT
- * weights blob (built-in model) runs the step graph of step_graph.ts, weights baked in as
+ * weights blob (built-in model) runs the step graph of @parlmt/model (step_graph.ts), weights baked in as
  * initializers: the cache is read in place and only the new keys and values come back. An
  * exported model folder (`model.onnx` + `config.json`) runs the Hugging Face / Optimum decoder
  * interface (`input_ids`, `attention_mask`, `position_ids`, `past_key_values.N.key|value` →
  * `logits`, `present.N.key|value`), its cache padding masked by `attention_mask`.
  */
 import { type HostTensor, hostTensor } from "@parlmt/onnx";
-import { decodeWeights, type ModelConfig } from "@parlmt/model";
+import { buildStepGraph, decodeWeights, type ModelConfig, STEP_NAMES } from "@parlmt/model";
 import { Session } from "@parlmt/ort";
-import { buildStepGraph, STEP_NAMES } from "./step_graph.ts";
 
 /** What the batching code needs to know about a decoder. */
 export interface EngineShape {
@@ -73,7 +72,7 @@ export class Engine {
   /** End-of-sequence token ids declared by the model folder (empty for blobs). */
   readonly eosIds: readonly number[];
   #session: Session;
-  /** The step graph of step_graph.ts (else the Hugging Face interface). */
+  /** The step graph of @parlmt/model (step_graph.ts) (else the Hugging Face interface). */
   #fast: boolean;
   #positionIds: boolean;
   #cacheBranch: boolean;

@@ -14,3 +14,4 @@ export * from "./logprobs.ts";
 export * from "./safetensors.ts";
 export * from "./checkpoint.ts";
 export * from "./canary.ts";
+export * from "./step_graph.ts";

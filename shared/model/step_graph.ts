@@ -1,5 +1,5 @@
 /**
- * The serving step graph of a built-in model: the decoder of @parlmt/model (same weights and
+ * The step graph of a built-in model (what policy-inference serves): the decoder of @parlmt/model (same weights and
  * layout, same arithmetic) shaped for a slot cache. It reads the cache in place and returns only
  * the keys and values of the new tokens, so nothing proportional to the cache is copied per
  * step (the Hugging Face interface concatenates and returns the whole cache every step).
@@ -36,7 +36,12 @@ import {
   type Value,
   where,
 } from "@parlmt/onnx";
-import { MASKED, type ModelConfig, paramSpecs, rotary, type Weights } from "@parlmt/model";
+import { type HostTensor, hostTensor } from "@parlmt/onnx";
+import { Session, type SessionOptions } from "@parlmt/ort";
+import type { ModelConfig } from "./config.ts";
+import { MASKED } from "./masks.ts";
+import { rotary } from "./rotary.ts";
+import { paramSpecs, type Weights } from "./weights.ts";
 
 /** Names of the step graph's cache inputs and outputs of layer `l`. */
 export const STEP_NAMES = {
@@ -119,4 +124,97 @@ export function buildStepGraph(c: ModelConfig, weights: Weights): GraphBuilder {
   }], { keepdims: attr.int(0) })[0]!;
   g.output(lse, "logsumexp");
   return g;
+}
+
+/**
+ * Greedy decoding over the step graph with a preallocated cache: each step's new keys and values
+ * are written into the cache in place (the loop of policy-inference without its scheduler).
+ */
+export class StepDecoder {
+  readonly config: ModelConfig;
+  /** Milliseconds spent inside `session.run` since creation. */
+  ortMs = 0;
+  #session: Session;
+
+  private constructor(config: ModelConfig, session: Session) {
+    this.config = config;
+    this.#session = session;
+  }
+
+  /** Builds the step graph with `weights` baked in and its session. */
+  static async create(
+    config: ModelConfig,
+    weights: Weights,
+    opts: SessionOptions = {},
+  ): Promise<StepDecoder> {
+    const session = await Session.create(buildStepGraph(config, weights).toBytes(), opts);
+    return new StepDecoder(config, session);
+  }
+
+  /** Greedy continuation of equal-length `prompts` by `steps` tokens; returns the new tokens. */
+  async greedy(prompts: readonly (readonly number[])[], steps: number): Promise<number[][]> {
+    const { nLayer, nHead: H, nEmbd, vocabSize: V, blockSize } = this.config;
+    const B = prompts.length;
+    const D = nEmbd / H;
+    const P0 = prompts[0]?.length ?? 0;
+    if (B < 1 || P0 < 1 || prompts.some((p) => p.length !== P0)) {
+      throw new RangeError("Cannot decode: prompts must be non-empty and of equal length");
+    }
+    const Cap = P0 + steps - 1;
+    if (Cap > blockSize) {
+      throw new RangeError(`Cannot decode past blockSize ${blockSize}: ${P0} + ${steps} tokens`);
+    }
+    const cache = Array.from({ length: 2 * nLayer }, () => new Float32Array(B * H * Cap * D));
+    const bias = new Float32Array(B * Cap).fill(MASKED);
+    const out: number[][] = prompts.map(() => []);
+    let ids = BigInt64Array.from(prompts.flat(), (t) => BigInt(t));
+    let S = P0;
+    let P = 0;
+    const empty = new Float32Array(0);
+    for (let step = 0; step < steps; step++) {
+      const C = step === 0 ? 0 : Cap;
+      const pos = new BigInt64Array(B * S);
+      for (let i = 0; i < pos.length; i++) pos[i] = BigInt(P + i % S);
+      const feeds: Record<string, HostTensor> = {
+        input_ids: hostTensor("int64", [B, S], ids),
+        position_ids: hostTensor("int64", [B, S], pos),
+        past_bias: hostTensor("float32", [B, C], C ? bias : empty),
+      };
+      for (let l = 0; l < nLayer; l++) {
+        for (const [j, name] of [STEP_NAMES.pastKey(l), STEP_NAMES.pastValue(l)].entries()) {
+          feeds[name] = hostTensor("float32", [B, H, C, D], C ? cache[2 * l + j] : empty);
+        }
+      }
+      const t0 = performance.now();
+      const res = await this.#session.run(feeds);
+      this.ortMs += performance.now() - t0;
+      for (let l = 0; l < nLayer; l++) {
+        const kv = [res[STEP_NAMES.newKey(l)]!, res[STEP_NAMES.newValue(l)]!];
+        kv.forEach((t, j) => {
+          const fresh = t.data as Float32Array;
+          for (let r = 0; r < B * H; r++) {
+            cache[2 * l + j]!.set(fresh.subarray(r * S * D, (r + 1) * S * D), (r * Cap + P) * D);
+          }
+        });
+      }
+      for (let b = 0; b < B; b++) bias.fill(0, b * Cap + P, b * Cap + P + S);
+      P += S;
+      const logits = res.logits!.data as Float32Array;
+      ids = new BigInt64Array(B);
+      for (let b = 0; b < B; b++) {
+        const off = (b * S + S - 1) * V;
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[off + v]! > logits[off + best]!) best = v;
+        out[b]!.push(best);
+        ids[b] = BigInt(best);
+      }
+      S = 1;
+    }
+    return out;
+  }
+
+  /** Releases the session. */
+  async dispose(): Promise<void> {
+    await this.#session.dispose();
+  }
 }
