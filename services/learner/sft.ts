@@ -189,6 +189,7 @@ export async function runSft(cfg: SftConfig, logger: Logger): Promise<SftSummary
     seqLen: maxLen,
     lengths: buckets,
     intraOpNumThreads: cfg.threads,
+    sparseLoss: true, // the LM head only on the assistant tokens
   });
   let started = false;
   const scorer = await LogprobScorer.create(config, { intraOpNumThreads: cfg.threads });

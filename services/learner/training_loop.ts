@@ -116,6 +116,7 @@ export class TrainingLoop {
       seqLen: opts.seqLen,
       lengths: opts.bucketLengths,
       objective: opts.sft ? undefined : { kind: "policy", klCoef: opts.klCoef },
+      sparseLoss: true, // the LM head only on the policy's own tokens
       m: init.m,
       v: init.v,
       step: init.step,

@@ -60,11 +60,16 @@ export interface ForwardInputs {
    * GEMM, whose input gradient is then one GEMM too (not three accumulated ones).
    */
   readonly inference?: boolean;
+  /**
+   * Rows of the flattened `[B·T]` positions to compute logits for, `[N]` int64 (e.g. only the
+   * tokens a loss reads): the LM head and everything after it then run on N rows, not B·T.
+   */
+  readonly outputRows?: Value;
 }
 
 /** Outputs of decoderForward(). */
 export interface ForwardOutputs {
-  /** `[B, T, V]` */
+  /** `[B, T, V]`, or `[N, V]` with `outputRows` */
   readonly logits: Value;
   /** Per-layer keys and values including this step, `[B, H, P+T, D]`. */
   readonly presents: readonly LayerCache[];
@@ -147,8 +152,10 @@ export function decoderForward(
   const [xf] = layerNorm(x, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"), {
     epsilon: c.layerNormEps,
   });
+  const wOut = transpose(p("lm_head.weight"));
+  if (inp.outputRows) return { logits: matMul(gather(xf!, inp.outputRows), wOut), presents };
   // [B, T, C]·Wᵀ: a reshape after the product would copy the logits when they are an output
-  const logits = matMul(unflatten(xf, [c.nEmbd]), transpose(p("lm_head.weight"))); // [B, T, V]
+  const logits = matMul(unflatten(xf!, [c.nEmbd]), wOut); // [B, T, V]
   return { logits, presents };
 }
 

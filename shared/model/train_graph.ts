@@ -27,6 +27,14 @@ export interface TrainGraphOptions {
   readonly adamw?: AdamWOptions;
   /** Causal attention in this many query blocks (skips the masked triangle). @default 4 */
   readonly attentionBlocks?: number;
+  /**
+   * Compute the loss only on the positions whose `loss_mask` is set: the graph takes those
+   * positions' flat indices as `loss_rows` `[N]` (int64) and every per-token field but
+   * `input_ids` as `[N]` instead of `[B, T]`, and runs the LM head and the loss on N rows.
+   * Same loss and gradients; less work when most positions are prompt. Trainer fills the
+   * inputs from an ordinary `[B·T]` batch. @default false
+   */
+  readonly sparseLoss?: boolean;
 }
 
 /** Input/output naming of the training graph. */
@@ -49,6 +57,9 @@ export const OBJECTIVE_INPUTS = {
     "reference_logprobs",
   ],
 } as const;
+
+/** The sparse-loss input: flat `[B·T]` indices of the positions the loss reads, `[N]` int64. */
+export const LOSS_ROWS = "loss_rows";
 
 /** Scalar outputs of each objective. */
 export const OBJECTIVE_OUTPUTS = {
@@ -74,8 +85,10 @@ export function buildTrainGraph(c: ModelConfig, opts: TrainGraphOptions): GraphB
   const batch = new Map<string, Value>();
   for (const name of OBJECTIVE_INPUTS[objective.kind]) {
     const ids = name === "input_ids" || name === "targets";
-    batch.set(name, g.input(name, ids ? "int64" : "float32", [B, T]));
+    const dims = opts.sparseLoss && name !== "input_ids" ? ["rows"] : [B, T];
+    batch.set(name, g.input(name, ids ? "int64" : "float32", dims));
   }
+  const outputRows = opts.sparseLoss ? g.input(LOSS_ROWS, "int64", ["rows"]) : undefined;
   const w = new Map(specs.map((s, i) => [s.name, params[i]!]));
   const positions = g.constant(int64([T], [...Array(T).keys()]));
   const { logits } = decoderForward(c, w, {
@@ -83,6 +96,7 @@ export function buildTrainGraph(c: ModelConfig, opts: TrainGraphOptions): GraphB
     positionIds: positions,
     attnBias: staticCausalBias(params[0]!, T),
     attnQueryBlocks,
+    outputRows,
   });
   const targets = batch.get("targets")!;
   const mask = batch.get("loss_mask")!;

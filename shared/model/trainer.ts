@@ -7,6 +7,7 @@ import { Session, type SessionOptions } from "@parlmt/ort";
 import type { ModelConfig } from "./config.ts";
 import {
   buildTrainGraph,
+  LOSS_ROWS,
   OBJECTIVE_INPUTS,
   OBJECTIVE_OUTPUTS,
   TRAIN_NAMES,
@@ -36,6 +37,7 @@ export class Trainer {
   readonly seqLen: number;
   #session: Session;
   #kind: "sft" | "policy";
+  #sparse: boolean;
   #weights: Weights;
   #m: Weights;
   #v: Weights;
@@ -52,6 +54,7 @@ export class Trainer {
     this.seqLen = opts.seqLen;
     this.#session = session;
     this.#kind = opts.objective?.kind ?? "sft";
+    this.#sparse = opts.sparseLoss ?? false;
     this.#weights = new Map(weights);
     this.#m = opts.m ? new Map(opts.m) : zerosLikeWeights(weights);
     this.#v = opts.v ? new Map(opts.v) : zerosLikeWeights(weights);
@@ -115,9 +118,28 @@ export class Trainer {
           `Cannot run train step: batch field "${name}" needs ${B * T} values, got ${src?.length}`,
         );
       }
+    }
+    // Sparse loss: the per-token fields at the masked positions only (one masked-out row when
+    // none is set, so the loss is 0 rather than an empty tensor).
+    let rows: number[] | undefined;
+    if (this.#sparse) {
+      const mask = batch.loss_mask!;
+      rows = [];
+      for (let i = 0; i < B * T; i++) if (mask[i] !== 0) rows.push(i);
+      if (rows.length === 0) rows.push(0);
+      feeds[LOSS_ROWS] = hostTensor("int64", [rows.length], toInt64(rows));
+    }
+    for (const name of OBJECTIVE_INPUTS[this.#kind]) {
+      let src = batch[name]!;
+      let dims = [B, T];
+      if (rows && name !== "input_ids") {
+        const full = src;
+        src = rows.map((i) => full[i]!);
+        dims = [rows.length];
+      }
       feeds[name] = name === "input_ids" || name === "targets"
-        ? hostTensor("int64", [B, T], toInt64(src))
-        : hostTensor("float32", [B, T], Float32Array.from(src));
+        ? hostTensor("int64", dims, toInt64(src))
+        : hostTensor("float32", dims, Float32Array.from(src));
     }
     for (const s of paramSpecs(this.config)) {
       feeds[s.name] = this.#weights.get(s.name)!;

@@ -128,3 +128,47 @@ Deno.test("TrainerBuckets trains a short batch in a short bucket as in the longe
     await whole.dispose();
   }
 });
+
+for (const kind of ["sft", "policy"] as const) {
+  Deno.test(`Trainer with sparseLoss matches the dense loss and weights (${kind})`, async () => {
+    const B = 4, T = 16;
+    const objective = kind === "sft" ? { kind } : { kind, klCoef: 0.1, entropyCoef: 0.01 };
+    const opts = { batchSize: B, seqLen: T, intraOpNumThreads: 1, objective };
+    const dense = await Trainer.create(TINY, initWeights(TINY, 9), opts);
+    const sparse = await Trainer.create(TINY, initWeights(TINY, 9), { ...opts, sparseLoss: true });
+    try {
+      const rng = new Prng(11);
+      for (let step = 0; step < 4; step++) {
+        const batch: Record<string, number[]> = { ...affineBatch(rng, B, T, 64) } as never;
+        // A prompt of 5-11 positions per row, then the trained tokens; step 3 trains nothing.
+        batch.loss_mask = Array.from(
+          { length: B * T },
+          (_, i) => step < 3 && i % T >= 5 + ((i / T) | 0) * 2 ? 1 : 0,
+        );
+        if (kind === "policy") {
+          batch.advantages = Array.from({ length: B * T }, () => rng.uniform() * 2 - 1);
+          for (const f of ["behaviour_logprobs", "proximal_logprobs", "reference_logprobs"]) {
+            batch[f] = Array.from({ length: B * T }, () => -4 - rng.uniform());
+          }
+        }
+        const a = await dense.trainStep(batch, 1e-2);
+        const b = await sparse.trainStep(batch, 1e-2);
+        for (const k of Object.keys(a)) {
+          assert.ok(Math.abs(a[k]! - b[k]!) < 1e-5, `step ${step} ${k}: ${a[k]} vs ${b[k]}`);
+        }
+        if (step === 3) assert.equal(Math.abs(b.loss!), 0, "no trained token, no loss");
+      }
+      let maxDiff = 0;
+      for (const [name, t] of dense.weights) {
+        const u = sparse.weights.get(name)!.data as Float32Array;
+        (t.data as Float32Array).forEach((x, i) =>
+          maxDiff = Math.max(maxDiff, Math.abs(x - u[i]!))
+        );
+      }
+      assert.ok(maxDiff < 1e-5, `max |Δweight| ${maxDiff}`);
+    } finally {
+      await dense.dispose();
+      await sparse.dispose();
+    }
+  });
+}
