@@ -73,6 +73,13 @@ export const POLICY_CONFIG_SPEC = {
     doc:
       "Let onnxruntime's threads spin between runs (off: they sleep, leaving the cores to request handling)",
   },
+  engineThread: {
+    type: "string",
+    default: "worker",
+    choices: ["worker", "main"],
+    doc:
+      "Where decoding runs: a worker thread (requests are handled while a step runs) or the main thread",
+  },
   openaiHttp: {
     type: "boolean",
     default: true,

@@ -207,12 +207,17 @@ export class TurnFormat {
 
 /** A Constraint of the turn format over a vocabulary. */
 export class TurnFormatConstraint implements Constraint {
+  /** The offered tools and end ids it was built with (to rebuild it on another thread). */
+  readonly tools: readonly string[];
+  readonly endIds: readonly number[];
   #fsm: TurnFormat;
   #bytes: TokenBytes;
   #endIds: ReadonlySet<number>;
   #state: State;
 
   constructor(tools: readonly string[], bytes: TokenBytes, endIds: readonly number[]) {
+    this.tools = [...tools];
+    this.endIds = [...endIds];
     this.#fsm = new TurnFormat(tools);
     this.#bytes = bytes;
     this.#endIds = new Set(endIds);

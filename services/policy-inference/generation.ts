@@ -1,5 +1,6 @@
 /** The domain types of a generation between the served model and the scheduler. */
 import type { Constraint } from "./constrained.ts";
+import type { EngineShape } from "./engine.ts";
 import type { SamplingOptions } from "./sampler.ts";
 
 /** Text side of a model: decoding generated ids (for text and stop strings). */
@@ -52,4 +53,18 @@ export function cancelledResult(job: GenerateJob): GenerationResult {
     text: "",
     finishReason: "cancelled",
   };
+}
+
+/** What the serving side knows of the engine new requests start on. */
+export interface EngineInfo {
+  readonly version: bigint;
+  readonly configJson: string;
+  readonly shape: EngineShape;
+}
+
+/** Where served models send their generations: the Scheduler, or its proxy on another thread. */
+export interface GenerationScheduler {
+  /** The engine new requests start on (null before the first weights). */
+  readonly current: EngineInfo | null;
+  submit(job: GenerateJob): Promise<GenerationResult>;
 }

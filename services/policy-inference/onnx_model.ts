@@ -13,7 +13,7 @@ import {
   toTurnTools,
   validateSampling,
 } from "./request.ts";
-import type { GenerationResult, Scheduler, TokenDelta } from "./scheduler.ts";
+import type { GenerationResult, GenerationScheduler, TokenDelta } from "./generation.ts";
 
 /** A finished generation with the newest version that produced a token. */
 export interface GenerateOutput extends GenerationResult {
@@ -63,7 +63,7 @@ export class ModelRegistry {
 /** Options of OnnxModel. */
 export interface OnnxModelOptions {
   readonly id: string;
-  readonly scheduler: Scheduler;
+  readonly scheduler: GenerationScheduler;
   readonly limits: RequestLimits;
   /** Needed for chat prompts, text, stop strings and constrained decoding. */
   readonly tokenizer?: BpeTokenizer;
@@ -75,7 +75,7 @@ export interface OnnxModelOptions {
 export class OnnxModel implements ServedModel {
   readonly id: string;
   readonly backend = "onnx" as const;
-  readonly scheduler: Scheduler;
+  readonly scheduler: GenerationScheduler;
   #limits: RequestLimits;
   #tokenizer?: BpeTokenizer;
   #template?: Template;

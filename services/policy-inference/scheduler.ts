@@ -42,6 +42,11 @@ export interface SchedulerOptions {
   readonly codec?: TextCodec;
   /** Ids that end a generation (included in its tokens, not in its text). */
   readonly eosIds?: readonly number[];
+  /**
+   * Event-loop turns given to I/O after each decode step (see IO_TURNS); a scheduler on a
+   * worker thread, whose only I/O is messages, needs one or two. @default 16
+   */
+  readonly ioTurns?: number;
 }
 
 /**
@@ -103,9 +108,11 @@ export class Scheduler {
   #loop: Promise<void> | null = null;
   #closed = false;
   #prof: LoopProfile | undefined;
+  #ioTurns: number;
 
   constructor(opts: SchedulerOptions = {}) {
     const { maxBatch = 32, maxQueue = 256, retainVersions = 1, codec, eosIds = [] } = opts;
+    this.#ioTurns = opts.ioTurns ?? IO_TURNS;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) {
       throw new RangeError(`Cannot create scheduler: maxBatch ${maxBatch}`);
     }
@@ -215,7 +222,7 @@ export class Scheduler {
       await this.#disposeUnused();
       this.onStep?.();
       const t3 = prof ? performance.now() : 0;
-      await yieldToIo(this.steps === steps0 ? 1 : IO_TURNS);
+      await yieldToIo(this.steps === steps0 ? 1 : this.#ioTurns);
       if (prof) {
         const t4 = performance.now();
         prof.admitMs += t1 - t0;

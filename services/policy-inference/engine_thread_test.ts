@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { testModel } from "./_test_model.ts";
+import { tokenBytesOf, TurnFormatConstraint } from "./constrained.ts";
+import { EngineThread } from "./engine_thread.ts";
+import { NoWeightsError, QueueFullError, VersionConflictError } from "./errors.ts";
+import type { GenerateJob, TokenDelta } from "./generation.ts";
+import { type CoreOptions, ServingCore } from "./serving_core.ts";
+
+async function files(seed = 3): Promise<{ dir: string; m: ReturnType<typeof testModel> }> {
+  const m = testModel(seed);
+  const dir = await Deno.makeTempDir({ prefix: "parlmt-engine-thread-" });
+  await Deno.writeFile(`${dir}/w.safetensors`, m.blob(7));
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(m.tokenizer.toJSON()));
+  return { dir, m };
+}
+
+function options(dir: string, over: Partial<CoreOptions> = {}): CoreOptions {
+  return {
+    tokenizer: `${dir}/tokenizer.json`,
+    modelDir: "",
+    weightsFile: `${dir}/w.safetensors`,
+    maxBatch: 4,
+    maxQueue: 8,
+    retainVersions: 1,
+    intraOpThreads: 1,
+    intraOpSpinning: false,
+    canaryTolerance: 1e-3,
+    requireCanary: false,
+    ioTurns: 2,
+    ...over,
+  };
+}
+
+function job(promptIds: number[], over: Partial<GenerateJob> = {}): GenerateJob {
+  return {
+    promptIds,
+    sampling: { temperature: 1, topP: 1, topK: 0 },
+    seed: 11n,
+    maxTokens: 12,
+    stop: [],
+    pinVersion: 0n,
+    ...over,
+  };
+}
+
+Deno.test("EngineThread generates what the in-process core generates, streamed and not", async () => {
+  const { dir, m } = await files();
+  const local = await ServingCore.load(options(dir));
+  const thread = await EngineThread.start(options(dir));
+  try {
+    assert.equal(thread.current?.version, 7n);
+    assert.equal(thread.current?.shape.vocabSize, m.config.vocabSize);
+    const prompts = [[5, 6, 7], [9, 10, 11, 12], [20]];
+    const want = await Promise.all(
+      prompts.map((p, i) => local.submit(job(p, { seed: BigInt(i) }))),
+    );
+    const deltas: TokenDelta[] = [];
+    const got = await Promise.all(prompts.map((p, i) =>
+      thread.submit(job(p, {
+        seed: BigInt(i),
+        onDelta: i === 1 ? (d) => deltas.push(d) : undefined,
+      }))
+    ));
+    assert.deepEqual(got, want);
+    assert.ok(got[0]!.tokenIds.length > 0);
+    assert.deepEqual(deltas.flatMap((d) => d.tokenIds), got[1]!.tokenIds);
+    assert.equal(deltas.map((d) => d.textDelta).join(""), got[1]!.text);
+    await new Promise((r) => setTimeout(r, 150)); // counters are posted at most every 100 ms
+    assert.equal(thread.tokensGenerated, got.reduce((n, r) => n + r.tokenIds.length, 0));
+    assert.equal(thread.activeRequests, 0);
+
+    // The turn-format constraint is rebuilt on the worker over its tokenizer.
+    const bytes = tokenBytesOf(m.tokenizer.vocab, m.tokenizer.specialTokens);
+    const end = [m.tokenizer.tokenId("<|end|>")!];
+    const cjob = () =>
+      job(m.template.renderPrompt([{ role: "user", content: "list files" }], []), {
+        constraint: new TurnFormatConstraint(["ls"], bytes, end),
+        maxTokens: 40,
+      });
+    assert.deepEqual(await thread.submit(cjob()), await local.submit(cjob()));
+  } finally {
+    await thread.close();
+    await local.close();
+  }
+});
+
+Deno.test("EngineThread: cancellations, swaps and errors cross the thread", async () => {
+  const { dir, m } = await files();
+  const thread = await EngineThread.start(options(dir, { maxBatch: 1, maxQueue: 1 }));
+  try {
+    // A pinned version that is not served: VersionConflictError, as its own class.
+    await assert.rejects(
+      thread.submit(job([1, 2], { pinVersion: 99n })),
+      (e: unknown) =>
+        e instanceof VersionConflictError && /Cannot pin weights version 99/.test(e.message),
+    );
+    // Batch of 1 and a queue of 1: a third request is refused by name.
+    const ac = new AbortController();
+    const long = thread.submit(job([1, 2], { maxTokens: 80, signal: ac.signal }));
+    const queued = thread.submit(job([3, 4], { maxTokens: 4 }));
+    await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(thread.submit(job([5])), (e: unknown) => e instanceof QueueFullError);
+    ac.abort();
+    assert.equal((await long).finishReason, "cancelled");
+    assert.equal((await queued).tokenIds.length, 4);
+
+    // A corrupted update is refused and the served version stays; a good one swaps in.
+    const blob = m.blob(8);
+    await assert.rejects(
+      thread.apply(8n, blob.subarray(0, blob.length - 100), {}),
+      /Cannot load weights v8/,
+    );
+    assert.equal(thread.current?.version, 7n);
+    const config = await thread.apply(8n, blob, {});
+    assert.equal(JSON.parse(config).vocabSize, m.config.vocabSize);
+    assert.equal(thread.current?.version, 8n);
+    const r = await thread.submit(job([1, 2, 3]));
+    assert.ok(r.tokenVersions.every((v) => v === 8n));
+  } finally {
+    await thread.close();
+  }
+  await assert.rejects(thread.submit(job([1])), /draining/);
+});
+
+Deno.test("EngineThread without weights refuses by name, and a bad file fails the start", async () => {
+  const { dir } = await files();
+  const thread = await EngineThread.start(options(dir, { weightsFile: "" }));
+  try {
+    assert.equal(thread.current, null);
+    await assert.rejects(thread.submit(job([1])), (e: unknown) => e instanceof NoWeightsError);
+  } finally {
+    await thread.close();
+  }
+  await Deno.writeFile(`${dir}/bad.safetensors`, new Uint8Array(64));
+  await assert.rejects(
+    EngineThread.start(options(dir, { weightsFile: `${dir}/bad.safetensors` })),
+    /safetensors|header|Cannot/i,
+  );
+});
