@@ -16,6 +16,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { exitOnSignals } from "@parlmt/stack";
 import {
   PRE_TOKENIZER_STYLES,
   type PreTokenizerStyle,
@@ -214,6 +215,8 @@ if (import.meta.main) {
     console.log((err as Error).message);
     Deno.exit((err as Error).message === HELP ? 0 : 2);
   }
+  // Ctrl-C or SIGTERM stops every service and script of the run before the demo exits.
+  exitOnSignals({ onSignal: (s) => log(`${s}: stopping the stack`) });
   const result = await runPipeline(cfg);
   const names: [string, string] = ["SFT", cfg.arm === "sft" ? "SFT+" : "PAG-RL"];
   const c = compare(names, result.before, result.after);

@@ -15,6 +15,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { exitOnSignals } from "@parlmt/stack";
 import { Prng } from "@parlmt/model";
 import { type ArmName, ARMS, armSftData, runPipeline, type RunResult } from "./demo/pipeline.ts";
 import { parseDemoArgs } from "./demo.ts";
@@ -64,6 +65,8 @@ if (import.meta.main) {
   const t0 = performance.now();
   const log = (line: string) =>
     console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
+  // Ctrl-C or SIGTERM stops every service and script of the current run before exiting.
+  exitOnSignals({ onSignal: (s) => log(`${s}: stopping the stack`) });
   const results = new Map<ArmName, RunResult[]>();
   // (seed, SFT data) -> the run folder holding that curriculum and SFT model.
   const sftRuns = new Map<string, string>();

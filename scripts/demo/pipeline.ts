@@ -11,7 +11,13 @@ import { EnvService } from "@parlmt/gen/parlmt/v1/env_pb.ts";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
 import { createClient } from "@parlmt/grpc";
-import { type NatsServer, type SpawnedService, spawnService, startNatsServer } from "@parlmt/stack";
+import {
+  type NatsServer,
+  type SpawnedService,
+  spawnService,
+  startNatsServer,
+  trackChild,
+} from "@parlmt/stack";
 import type { PreTokenizerStyle, ToolDocStyle } from "@parlmt/tokenizer";
 import {
   ARM_BY_NAME,
@@ -166,6 +172,7 @@ async function runScript(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  trackChild(child);
   const log = await Deno.open(logFile, { create: true, append: true });
   const stdout = new Response(child.stdout).text();
   let pending = "";

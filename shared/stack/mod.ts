@@ -1,4 +1,5 @@
 /** Processes: nats-server, service children, health waits and the local stack. */
+export * from "./children.ts";
 export * from "./health.ts";
 export * from "./local_stack.ts";
 export * from "./nats_server.ts";

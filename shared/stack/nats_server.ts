@@ -1,10 +1,13 @@
 /** Starts a real `nats-server` with JetStream on a random loopback port (nst launcher style). */
+import { trackChild } from "./children.ts";
 
 /** A running nats-server. */
 export interface NatsServer {
   /** `nats://127.0.0.1:PORT`. */
   url: string;
   port: number;
+  /** The server's process id. */
+  pid: number;
   /** JetStream storage directory. */
   storeDir: string;
   /** Stops the server and removes its storage unless `keepStore`. */
@@ -59,6 +62,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
       stdout: "null",
       stderr,
     }).spawn();
+    trackChild(child);
   } catch (err) {
     throw new Error(
       "Cannot start nats-server: is it installed? (apt-get install -y nats-server, or set NATS_SERVER_BIN)",
@@ -93,6 +97,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
       return {
         url: `nats://127.0.0.1:${port}`,
         port,
+        pid: child.pid,
         storeDir,
         stop: cleanup,
         [Symbol.asyncDispose]: cleanup,

@@ -1,5 +1,6 @@
 /** Runs a service's main.ts as a child process and waits for its ready line. */
 import { fileURLToPath } from "node:url";
+import { trackChild } from "./children.ts";
 
 /** A running service process. */
 export interface SpawnedService {
@@ -58,6 +59,7 @@ export async function spawnService(
     stdout: "piped",
     stderr: typeof stderr === "string" ? stderr : "piped",
   }).spawn();
+  trackChild(child);
   let logged: Promise<void> = Promise.resolve();
   if (typeof stderr === "object") {
     const file = await Deno.open(stderr.file, { write: true, create: true, append: true });
