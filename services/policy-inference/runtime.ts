@@ -15,6 +15,7 @@ import type { ServerStats } from "./server.ts";
 import {
   type CoreOptions,
   type EngineBackend,
+  exists,
   readTokenizer,
   ServingCore,
   tokenizerPath,
@@ -29,10 +30,6 @@ export interface Runtime {
   /** Verifies, canaries and installs a bus update; throws to refuse it. */
   apply(update: WeightsUpdate): Promise<void>;
   close(): Promise<void>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 /** Loads everything the config names. */

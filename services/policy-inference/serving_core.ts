@@ -45,7 +45,8 @@ export interface EngineBackend extends GenerationScheduler {
   close(): Promise<void>;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists. */
+export async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
