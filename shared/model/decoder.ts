@@ -153,9 +153,9 @@ export function decoderForward(
     epsilon: c.layerNormEps,
   });
   const wOut = transpose(p("lm_head.weight"));
-  if (inp.outputRows) return { logits: matMul(gather(xf!, inp.outputRows), wOut), presents };
+  if (inp.outputRows) return { logits: matMul(gather(xf, inp.outputRows), wOut), presents };
   // [B, T, C]·Wᵀ: a reshape after the product would copy the logits when they are an output
-  const logits = matMul(unflatten(xf!, [c.nEmbd]), wOut); // [B, T, V]
+  const logits = matMul(unflatten(xf, [c.nEmbd]), wOut); // [B, T, V]
   return { logits, presents };
 }
 
