@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "@parlmt/config";
+import { POLICY_CONFIG_SPEC } from "./config.ts";
+
+Deno.test("policy-inference --engine-thread defaults to the worker and refuses other values", () => {
+  const parse = (args: string[], env: Record<string, string> = {}) =>
+    parseConfig("policy-inference", POLICY_CONFIG_SPEC, args, env);
+  assert.equal(parse([]).engineThread, "worker");
+  assert.equal(parse(["--engine-thread", "main"]).engineThread, "main");
+  assert.equal(parse([], { POLICY_INFERENCE_ENGINE_THREAD: "main" }).engineThread, "main");
+  for (const bad of ["gpu", "", "Worker"]) {
+    assert.throws(
+      () => parse(["--engine-thread", bad]),
+      /Invalid value .* for --engine-thread: expected one of "worker", "main"/,
+    );
+  }
+});
