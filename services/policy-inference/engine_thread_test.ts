@@ -6,8 +6,11 @@ import { NoWeightsError, QueueFullError, VersionConflictError } from "./errors.t
 import type { GenerateJob, TokenDelta } from "./generation.ts";
 import { type CoreOptions, ServingCore } from "./serving_core.ts";
 
-async function files(seed = 3): Promise<{ dir: string; m: ReturnType<typeof testModel> }> {
-  const m = testModel(seed);
+async function files(
+  seed = 3,
+  overrides: Parameters<typeof testModel>[1] = {},
+): Promise<{ dir: string; m: ReturnType<typeof testModel> }> {
+  const m = testModel(seed, overrides);
   const dir = await Deno.makeTempDir({ prefix: "parlmt-engine-thread-" });
   await Deno.writeFile(`${dir}/w.safetensors`, m.blob(7));
   await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(m.tokenizer.toJSON()));
@@ -85,7 +88,8 @@ Deno.test("EngineThread generates what the in-process core generates, streamed a
 });
 
 Deno.test("EngineThread: cancellations, swaps and errors cross the thread", async () => {
-  const { dir, m } = await files();
+  // A long context, so the long request below is still decoding when the checks run.
+  const { dir, m } = await files(3, { blockSize: 1024 });
   const thread = await EngineThread.start(options(dir, { maxBatch: 1, maxQueue: 1 }));
   try {
     // A pinned version that is not served: VersionConflictError, as its own class.
@@ -96,12 +100,19 @@ Deno.test("EngineThread: cancellations, swaps and errors cross the thread", asyn
     );
     // Batch of 1 and a queue of 1: a third request is refused by name.
     const ac = new AbortController();
-    const long = thread.submit(job([1, 2], { maxTokens: 80, signal: ac.signal }));
+    const started = Promise.withResolvers<void>();
+    const long = thread.submit(job([1, 2], {
+      maxTokens: 1000,
+      signal: ac.signal,
+      onDelta: () => started.resolve(),
+    }));
+    await started.promise; // decoding: the batch of 1 is full
     const queued = thread.submit(job([3, 4], { maxTokens: 4 }));
-    await new Promise((r) => setTimeout(r, 20));
     await assert.rejects(thread.submit(job([5])), (e: unknown) => e instanceof QueueFullError);
     ac.abort();
-    assert.equal((await long).finishReason, "cancelled");
+    const cancelled = await long;
+    assert.equal(cancelled.finishReason, "cancelled");
+    assert.ok(cancelled.tokenIds.length < 1000);
     assert.equal((await queued).tokenIds.length, 4);
 
     // A corrupted update is refused and the served version stays; a good one swaps in.
