@@ -25,7 +25,6 @@ import type { WeightsState } from "./weights_watcher.ts";
 /** The loaded runtime. */
 export interface Runtime {
   readonly models: ModelRegistry;
-  readonly backend: EngineBackend;
   readonly stats: ServerStats;
   /** Verifies, canaries and installs a bus update; throws to refuse it. */
   apply(update: WeightsUpdate): Promise<void>;
@@ -107,7 +106,6 @@ export async function loadRuntime(
   };
   return {
     models: new ModelRegistry(served),
-    backend,
     stats,
     async apply(update) {
       let configJson;
