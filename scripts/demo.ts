@@ -78,6 +78,7 @@ const DEFAULTS = {
   "max-tokens": 160,
   "eval-tasks": 0,
   threads: 2,
+  "policy-threads": 1,
 };
 
 const HELP =
@@ -198,6 +199,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     maxTokens: int("max-tokens", 1),
     evalTasks: int("eval-tasks"),
     threads: int("threads", 1),
+    policyThreads: int("policy-threads", 1),
     log,
   };
 }

@@ -129,7 +129,13 @@ export interface RunConfig {
   readonly maxTokens: number;
   /** Held-out tasks evaluated (0: all). */
   readonly evalTasks: number;
+  /** onnxruntime threads of SFT and the learner. */
   readonly threads: number;
+  /**
+   * onnxruntime threads of policy-inference: one leaves a core to its gRPC and to the actors,
+   * which serves more on two cores (docs/policy-inference.md).
+   */
+  readonly policyThreads: number;
   /** Where progress lines go. */
   readonly log: (line: string) => void;
 }
@@ -403,7 +409,7 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         "--tokenizer",
         join(sftDir, "tokenizer.json"),
         "--intra-op-threads",
-        String(cfg.threads),
+        String(cfg.policyThreads),
       ],
       stderr: { file: join(logs, "policy-inference.log") },
     });

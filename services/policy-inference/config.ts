@@ -66,7 +66,13 @@ export const POLICY_CONFIG_SPEC = {
     default: false,
     doc: "Refuse weights versions whose announcement carries no canary",
   },
-  intraOpThreads: { type: "integer", default: 2, doc: "onnxruntime threads per op", min: 1 },
+  intraOpThreads: {
+    type: "integer",
+    default: 1,
+    doc:
+      "onnxruntime threads per op (1: the other cores stay free for RPC and sampling, which serves more when they are few)",
+    min: 1,
+  },
   intraOpSpinning: {
     type: "boolean",
     default: false,

@@ -15,3 +15,12 @@ Deno.test("policy-inference --engine-thread defaults to the worker and refuses o
     );
   }
 });
+
+Deno.test("policy-inference decodes on one onnxruntime thread unless told otherwise", () => {
+  const parse = (args: string[], env: Record<string, string> = {}) =>
+    parseConfig("policy-inference", POLICY_CONFIG_SPEC, args, env);
+  assert.equal(parse([]).intraOpThreads, 1);
+  assert.equal(parse(["--intra-op-threads", "2"]).intraOpThreads, 2);
+  assert.equal(parse([], { POLICY_INFERENCE_INTRA_OP_THREADS: "4" }).intraOpThreads, 4);
+  assert.throws(() => parse(["--intra-op-threads", "0"]), /intra-op-threads/);
+});
