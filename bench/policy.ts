@@ -35,6 +35,12 @@ const PROFILE = Deno.env.get("PARLMT_POLICY_PROFILE") === "1"
   ? Deno.env.get("PARLMT_POLICY_PROFILE_FILE") ?? "/tmp/parlmt-policy-profile.log"
   : "";
 const NEW_TOKENS = 64;
+/**
+ * The server decodes on this many engine threads of one onnxruntime thread each (data parallel,
+ * `--engine-replicas`): on two cores that serves 10-20% more at 32 than one engine (docs/
+ * policy-inference.md). `PARLMT_BENCH_POLICY_REPLICAS` overrides it.
+ */
+const REPLICAS = Number(Deno.env.get("PARLMT_BENCH_POLICY_REPLICAS") ?? 2);
 const CONCURRENCY = [1, 8, 32];
 /** The reference model of compute.md (2 layers, width 128, vocab 512, context 256). */
 const CONFIG = modelConfig({ nLayer: 2, nHead: 4, nEmbd: 128, nFf: 512, vocabSize: 512 });
@@ -144,7 +150,18 @@ async function main(): Promise<void> {
   const weights = initWeights(CONFIG, 1);
   await using nats = await startNatsServer();
   await using svc = await spawnService("policy-inference", {
-    args: ["--nats-url", nats.url, "--tokenizer", `${dir}/tokenizer.json`, "--max-batch", "32"],
+    args: [
+      "--nats-url",
+      nats.url,
+      "--tokenizer",
+      `${dir}/tokenizer.json`,
+      "--max-batch",
+      "32",
+      "--engine-replicas",
+      String(REPLICAS),
+      "--intra-op-threads",
+      "1",
+    ],
     // PARLMT_POLICY_PROFILE=1: the server's loop timings (profile.ts) go to this file.
     ...(PROFILE ? { stderr: { file: PROFILE } } : {}),
   });
@@ -168,7 +185,7 @@ async function main(): Promise<void> {
     console.log(
       `model: ${
         paramCount(CONFIG)
-      } params (2 layers, width 128, vocab 512); prompt ${PROMPT_TOKENS} tokens, ${NEW_TOKENS} new tokens per request on average, greedy; best of 3`,
+      } params (2 layers, width 128, vocab 512); prompt ${PROMPT_TOKENS} tokens, ${NEW_TOKENS} new tokens per request on average, greedy; best of 3; server: ${REPLICAS} engine replica(s) of 1 onnxruntime thread`,
     );
     await served(client, 4, 2); // warm up every side
     const outs: string[] = [];

@@ -79,6 +79,13 @@ export const POLICY_CONFIG_SPEC = {
     doc:
       "Let onnxruntime's threads spin between runs (off: they sleep, leaving the cores to request handling)",
   },
+  engineReplicas: {
+    type: "integer",
+    default: 1,
+    min: 1,
+    doc:
+      "Engine threads decoding side by side, each with its own sessions and a share of --max-batch (data parallel; needs --engine-thread worker)",
+  },
   engineThread: {
     type: "string",
     default: "worker",

@@ -8,6 +8,7 @@ import type { WeightsUpdate } from "@parlmt/nats";
 import type { BpeTokenizer } from "@parlmt/tokenizer";
 import type { PolicyConfig } from "./config.ts";
 import { EngineThread } from "./engine_thread.ts";
+import { EngineReplicas } from "./replicas.ts";
 import { ExternalModel } from "./external_backend.ts";
 import { ModelRegistry, OnnxModel, type ServedModel } from "./onnx_model.ts";
 import type { RequestLimits } from "./request.ts";
@@ -58,8 +59,15 @@ export async function loadRuntime(
     requireCanary: config.requireCanary,
   };
   // On the worker the loop's only I/O is messages: two turns after a step let them in.
+  if (config.engineThread === "main" && config.engineReplicas > 1) {
+    throw new RangeError(
+      `Cannot run ${config.engineReplicas} engine replicas on the main thread: use --engine-thread worker`,
+    );
+  }
   const backend: EngineBackend = config.engineThread === "main"
     ? await ServingCore.load(core)
+    : config.engineReplicas > 1
+    ? await EngineReplicas.start(config.engineReplicas, { ...core, ioTurns: 2 })
     : await EngineThread.start({ ...core, ioTurns: 2 });
   const initial = backend.current;
   if (initial) {
