@@ -73,6 +73,13 @@ export const POLICY_CONFIG_SPEC = {
       "onnxruntime threads per op (1: the other cores stay free for RPC and sampling, which serves more when they are few)",
     min: 1,
   },
+  prefillThreads: {
+    type: "integer",
+    default: 2,
+    doc:
+      "onnxruntime threads per op of prefills (prompts: GEMMs large enough for threads to pay; a second session when it differs from --intra-op-threads)",
+    min: 1,
+  },
   intraOpSpinning: {
     type: "boolean",
     default: false,

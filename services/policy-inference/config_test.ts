@@ -24,3 +24,10 @@ Deno.test("policy-inference decodes on one onnxruntime thread unless told otherw
   assert.equal(parse([], { POLICY_INFERENCE_INTRA_OP_THREADS: "4" }).intraOpThreads, 4);
   assert.throws(() => parse(["--intra-op-threads", "0"]), /intra-op-threads/);
 });
+
+Deno.test("policy-inference prefills on two onnxruntime threads unless told otherwise", () => {
+  const parse = (args: string[]) => parseConfig("policy-inference", POLICY_CONFIG_SPEC, args, {});
+  assert.equal(parse([]).prefillThreads, 2);
+  assert.equal(parse(["--prefill-threads", "1"]).prefillThreads, 1);
+  assert.throws(() => parse(["--prefill-threads", "0"]), /prefill-threads/);
+});

@@ -54,10 +54,31 @@ export interface EngineOptions {
   /** Threads inside one op. @default 2 */
   readonly intraOpNumThreads?: number;
   /**
+   * Threads inside one op of prefills (steps of more than one token per row), which are GEMMs
+   * large enough for more threads to pay; when it differs from `intraOpNumThreads`, prefills
+   * run on a second session of the same graph. @default intraOpNumThreads
+   */
+  readonly prefillThreads?: number;
+  /**
    * Let onnxruntime's pool threads spin between runs. Off, they sleep, and the cores go to
    * the server's own work between decode steps (requests, responses, sampling). @default false
    */
   readonly spinning?: boolean;
+}
+
+/** The decode session and the prefill session (the same one unless their threads differ). */
+async function sessionsOf(model: Uint8Array, opts: EngineOptions): Promise<[Session, Session]> {
+  const make = (threads: number | undefined) =>
+    Session.create(model, { intraOpNumThreads: threads, allowSpinning: opts.spinning ?? false });
+  const decode = await make(opts.intraOpNumThreads);
+  const prefillThreads = opts.prefillThreads ?? opts.intraOpNumThreads;
+  if (prefillThreads === opts.intraOpNumThreads) return [decode, decode];
+  try {
+    return [decode, await make(prefillThreads)];
+  } catch (err) {
+    await decode.dispose();
+    throw err;
+  }
 }
 
 const MODEL_FILES = ["model.onnx", "decoder_model_merged.onnx", "onnx/model.onnx"];
@@ -72,6 +93,8 @@ export class Engine {
   /** End-of-sequence token ids declared by the model folder (empty for blobs). */
   readonly eosIds: readonly number[];
   #session: Session;
+  /** The session of prefills when their thread count differs (else #session). */
+  #prefill: Session;
   /** The step graph of @parlmt/model (step_graph.ts) (else the Hugging Face interface). */
   #fast: boolean;
   #positionIds: boolean;
@@ -79,13 +102,14 @@ export class Engine {
   #disposed = false;
 
   private constructor(
-    session: Session,
+    [session, prefill]: readonly [Session, Session],
     shape: EngineShape,
     version: bigint,
     configJson: string,
     eosIds: readonly number[],
   ) {
     this.#session = session;
+    this.#prefill = prefill;
     this.shape = shape;
     this.version = version;
     this.configJson = configJson;
@@ -114,11 +138,8 @@ export class Engine {
     const { config, weights } = decoded;
     const version = opts.version ?? BigInt(decoded.version);
     const graph = buildStepGraph(config, weights).toBytes();
-    const session = await Session.create(graph, {
-      intraOpNumThreads: opts.intraOpNumThreads,
-      allowSpinning: opts.spinning ?? false,
-    });
-    return new Engine(session, builtinShape(config), BigInt(version), JSON.stringify(config), []);
+    const sessions = await sessionsOf(graph, opts);
+    return new Engine(sessions, builtinShape(config), BigInt(version), JSON.stringify(config), []);
   }
 
   /** Loads an exported folder: `model.onnx` (HF/Optimum names) and `config.json`. */
@@ -133,13 +154,10 @@ export class Engine {
       }
     }
     if (!file) throw new SyntaxError(`Cannot serve "${dir}": none of ${MODEL_FILES} exists`);
-    const session = await Session.create(await Deno.readFile(file), {
-      intraOpNumThreads: opts.intraOpNumThreads,
-      allowSpinning: opts.spinning ?? false,
-    });
+    const sessions = await sessionsOf(await Deno.readFile(file), opts);
     const eos = cfg.eos_token_id;
     const eosIds = Array.isArray(eos) ? eos.map(Number) : typeof eos === "number" ? [eos] : [];
-    return new Engine(session, hfShape(cfg), 0n, cfgText, eosIds);
+    return new Engine(sessions, hfShape(cfg), 0n, cfgText, eosIds);
   }
 
   /** Runs one step: `S` new tokens per row after the slot cache of `batch`. */
@@ -159,7 +177,7 @@ export class Engine {
       feeds[STEP_NAMES.pastKey(l)] = hostTensor("float32", [B, H, C, D], x.past[2 * l]);
       feeds[STEP_NAMES.pastValue(l)] = hostTensor("float32", [B, H, C, D], x.past[2 * l + 1]);
     }
-    const out = await this.#session.run(feeds);
+    const out = await (S > 1 ? this.#prefill : this.#session).run(feeds);
     const fresh: Float32Array[] = [];
     for (let l = 0; l < nLayer; l++) {
       fresh.push(
@@ -200,7 +218,7 @@ export class Engine {
       feeds[`past_key_values.${l}.key`] = hostTensor("float32", [B, H, C, D], x.past[2 * l]);
       feeds[`past_key_values.${l}.value`] = hostTensor("float32", [B, H, C, D], x.past[2 * l + 1]);
     }
-    const out = await this.#session.run(feeds);
+    const out = await (S > 1 ? this.#prefill : this.#session).run(feeds);
     const fresh: Float32Array[] = [];
     for (let l = 0; l < nLayer; l++) {
       for (const kind of ["key", "value"]) {
@@ -242,6 +260,7 @@ export class Engine {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#session.dispose();
+    if (this.#prefill !== this.#session) await this.#prefill.dispose();
   }
 }
 

@@ -54,6 +54,7 @@ export async function loadRuntime(
     maxQueue: config.maxQueue,
     retainVersions: config.retainVersions,
     intraOpThreads: config.intraOpThreads,
+    prefillThreads: config.prefillThreads,
     intraOpSpinning: config.intraOpSpinning,
     canaryTolerance: config.canaryTolerance,
     requireCanary: config.requireCanary,

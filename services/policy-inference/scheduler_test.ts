@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { LogprobScorer } from "@parlmt/model";
 import { testModel } from "./_test_model.ts";
-import { Engine } from "./engine.ts";
+import { Engine, type EngineOptions } from "./engine.ts";
 import { QueueFullError, VersionConflictError } from "./errors.ts";
 import { type GenerateJob, Scheduler } from "./scheduler.ts";
 
@@ -22,9 +22,19 @@ function job(promptIds: number[], extra: Partial<GenerateJob> = {}): GenerateJob
 
 const PROMPTS = [[5, 9, 33], [100, 7], [40, 41, 42, 43, 44, 45, 46], [250], [17, 18, 19, 20, 21]];
 
-Deno.test("Scheduler logprobs equal a full-sequence forward of the same tokens", async () => {
+for (
+  const [what, opts] of [
+    ["", {}],
+    [", prefills on a second session", { intraOpNumThreads: 1, prefillThreads: 2 }],
+  ] as const
+) {
+  Deno.test(`Scheduler logprobs equal a full-sequence forward of the same tokens${what}`, () =>
+    logprobsMatchForward(opts));
+}
+
+async function logprobsMatchForward(opts: EngineOptions): Promise<void> {
   const m = testModel();
-  const engine = await Engine.fromWeightsBlob(m.blob(1));
+  const engine = await Engine.fromWeightsBlob(m.blob(1), opts);
   const sched = new Scheduler();
   await sched.install(engine);
   const scorer = await LogprobScorer.create(m.config, { weights: m.weights });
@@ -46,7 +56,7 @@ Deno.test("Scheduler logprobs equal a full-sequence forward of the same tokens",
     await scorer.dispose();
     await sched.close();
   }
-});
+}
 
 Deno.test("Scheduler batching gives the same tokens as one-at-a-time greedy decoding", async () => {
   const m = testModel(3);

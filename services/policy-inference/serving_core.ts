@@ -21,6 +21,8 @@ export interface CoreOptions {
   readonly maxQueue: number;
   readonly retainVersions: number;
   readonly intraOpThreads: number;
+  /** Threads of prefills (default: intraOpThreads). */
+  readonly prefillThreads?: number;
   readonly intraOpSpinning: boolean;
   readonly canaryTolerance: number;
   readonly requireCanary: boolean;
@@ -78,7 +80,11 @@ export class ServingCore implements EngineBackend {
 
   /** Loads the tokenizer, the initial engine (if any) and the scheduler. */
   static async load(o: CoreOptions): Promise<ServingCore> {
-    const threads = { intraOpNumThreads: o.intraOpThreads, spinning: o.intraOpSpinning };
+    const threads = {
+      intraOpNumThreads: o.intraOpThreads,
+      prefillThreads: o.prefillThreads,
+      spinning: o.intraOpSpinning,
+    };
     const path = await tokenizerPath(o);
     const tokenizer = path ? await readTokenizer(path) : undefined;
     const eosIds: number[] = [];
@@ -151,6 +157,7 @@ export class ServingCore implements EngineBackend {
       canaryTolerance: o.canaryTolerance,
       requireCanary: o.requireCanary,
       intraOpNumThreads: o.intraOpThreads,
+      prefillThreads: o.prefillThreads,
       spinning: o.intraOpSpinning,
     });
     await this.scheduler.install(loaded.engine);

@@ -24,6 +24,8 @@ export interface LoadWeightsOptions {
   /** Largest accepted |served - published| of the canary sum. @default 1e-3 */
   readonly canaryTolerance?: number;
   readonly intraOpNumThreads?: number;
+  /** Threads of prefills (EngineOptions.prefillThreads). */
+  readonly prefillThreads?: number;
   /** Let onnxruntime's threads spin between runs (EngineOptions.spinning). @default false */
   readonly spinning?: boolean;
   /** Refuse versions without a canary in their meta. @default false */
@@ -48,12 +50,18 @@ export async function loadWeightsEngine(
   const {
     canaryTolerance = 1e-3,
     intraOpNumThreads,
+    prefillThreads,
     spinning,
     requireCanary = false,
   } = opts;
   let engine: Engine;
   try {
-    engine = await Engine.fromWeightsBlob(bytes, { version, intraOpNumThreads, spinning });
+    engine = await Engine.fromWeightsBlob(bytes, {
+      version,
+      intraOpNumThreads,
+      prefillThreads,
+      spinning,
+    });
   } catch (err) {
     throw new SyntaxError(`Cannot load weights v${version}: ${(err as Error).message}`, {
       cause: err,
