@@ -14,6 +14,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.rlFamilies, 1);
   assert.equal(cfg.rlEpochs, 2);
   assert.equal(cfg.rewardWeights, "call_f1=0,redundancy=0,alignment=0");
+  assert.deepEqual([cfg.threads, cfg.policyThreads], [2, 1]);
   const reuse = parseDemoArgs(
     ["--from", "runs/a", "--heldout", "entity", "--rl-updates", "40"],
     quiet,
@@ -38,6 +39,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--rl-batch", "0"], /"--rl-batch"/],
       [["--rl-families", "4"], /"--rl-families".*0, 1, 2, 3.*"4"/],
       [["--rl-epochs", "0"], /"--rl-epochs"/],
+      [["--policy-threads", "0"], /"--policy-threads"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
       [["--estimator", "ppo"], /"--estimator".*"ppo"/],

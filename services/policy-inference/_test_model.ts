@@ -7,6 +7,7 @@ import {
   type Weights,
 } from "@parlmt/model";
 import { type BpeTokenizer, trainTurnTokenizer, TurnTemplate } from "@parlmt/tokenizer";
+import type { CoreOptions } from "./serving_core.ts";
 
 const CORPUS = [
   "<|user|>list the files in the document folder<|end|><|assistant|><progress>nothing done yet; plan: ls</progress>[ls(a=True)]<|end|>",
@@ -59,4 +60,33 @@ export function testModel(seed = 1, overrides: Partial<ModelConfig> = {}): TestM
     weights,
     blob: (version) => encodeWeights(config, weights, version),
   };
+}
+
+/**
+ * A test model's weights blob (version 7) and tokenizer in a fresh temporary directory, and the
+ * core options that serve them (small batch and queue, one thread).
+ */
+export async function testCoreFiles(
+  seed = 3,
+  overrides: Partial<ModelConfig> = {},
+): Promise<{ dir: string; m: TestModel; options: (over?: Partial<CoreOptions>) => CoreOptions }> {
+  const m = testModel(seed, overrides);
+  const dir = await Deno.makeTempDir({ prefix: "parlmt-core-" });
+  await Deno.writeFile(`${dir}/w.safetensors`, m.blob(7));
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(m.tokenizer.toJSON()));
+  const options = (over: Partial<CoreOptions> = {}): CoreOptions => ({
+    tokenizer: `${dir}/tokenizer.json`,
+    modelDir: "",
+    weightsFile: `${dir}/w.safetensors`,
+    maxBatch: 4,
+    maxQueue: 8,
+    retainVersions: 1,
+    intraOpThreads: 1,
+    intraOpSpinning: false,
+    canaryTolerance: 1e-3,
+    requireCanary: false,
+    ioTurns: 2,
+    ...over,
+  });
+  return { dir, m, options };
 }

@@ -30,4 +30,6 @@ Deno.test("policy-inference prefills on two onnxruntime threads unless told othe
   assert.equal(parse([]).prefillThreads, 2);
   assert.equal(parse(["--prefill-threads", "1"]).prefillThreads, 1);
   assert.throws(() => parse(["--prefill-threads", "0"]), /prefill-threads/);
+  assert.equal(parse([]).engineReplicas, 1);
+  assert.throws(() => parse(["--engine-replicas", "0"]), /engine-replicas/);
 });

@@ -1,38 +1,10 @@
 import assert from "node:assert/strict";
-import { testModel } from "./_test_model.ts";
+import { testCoreFiles } from "./_test_model.ts";
 import { tokenBytesOf, TurnFormatConstraint } from "./constrained.ts";
 import { EngineThread } from "./engine_thread.ts";
 import { NoWeightsError, QueueFullError, VersionConflictError } from "./errors.ts";
 import type { GenerateJob, TokenDelta } from "./generation.ts";
-import { type CoreOptions, ServingCore } from "./serving_core.ts";
-
-async function files(
-  seed = 3,
-  overrides: Parameters<typeof testModel>[1] = {},
-): Promise<{ dir: string; m: ReturnType<typeof testModel> }> {
-  const m = testModel(seed, overrides);
-  const dir = await Deno.makeTempDir({ prefix: "parlmt-engine-thread-" });
-  await Deno.writeFile(`${dir}/w.safetensors`, m.blob(7));
-  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(m.tokenizer.toJSON()));
-  return { dir, m };
-}
-
-function options(dir: string, over: Partial<CoreOptions> = {}): CoreOptions {
-  return {
-    tokenizer: `${dir}/tokenizer.json`,
-    modelDir: "",
-    weightsFile: `${dir}/w.safetensors`,
-    maxBatch: 4,
-    maxQueue: 8,
-    retainVersions: 1,
-    intraOpThreads: 1,
-    intraOpSpinning: false,
-    canaryTolerance: 1e-3,
-    requireCanary: false,
-    ioTurns: 2,
-    ...over,
-  };
-}
+import { ServingCore } from "./serving_core.ts";
 
 function job(promptIds: number[], over: Partial<GenerateJob> = {}): GenerateJob {
   return {
@@ -47,9 +19,9 @@ function job(promptIds: number[], over: Partial<GenerateJob> = {}): GenerateJob 
 }
 
 Deno.test("EngineThread generates what the in-process core generates, streamed and not", async () => {
-  const { dir, m } = await files();
-  const local = await ServingCore.load(options(dir));
-  const thread = await EngineThread.start(options(dir));
+  const { m, options } = await testCoreFiles();
+  const local = await ServingCore.load(options());
+  const thread = await EngineThread.start(options());
   try {
     assert.equal(thread.current?.version, 7n);
     assert.equal(thread.current?.shape.vocabSize, m.config.vocabSize);
@@ -89,8 +61,8 @@ Deno.test("EngineThread generates what the in-process core generates, streamed a
 
 Deno.test("EngineThread: cancellations, swaps and errors cross the thread", async () => {
   // A long context, so the long request below is still decoding when the checks run.
-  const { dir, m } = await files(3, { blockSize: 1024 });
-  const thread = await EngineThread.start(options(dir, { maxBatch: 1, maxQueue: 1 }));
+  const { m, options } = await testCoreFiles(3, { blockSize: 1024 });
+  const thread = await EngineThread.start(options({ maxBatch: 1, maxQueue: 1 }));
   try {
     // A pinned version that is not served: VersionConflictError, as its own class.
     await assert.rejects(
@@ -134,8 +106,8 @@ Deno.test("EngineThread: cancellations, swaps and errors cross the thread", asyn
 });
 
 Deno.test("EngineThread without weights refuses by name, and a bad file fails the start", async () => {
-  const { dir } = await files();
-  const thread = await EngineThread.start(options(dir, { weightsFile: "" }));
+  const { dir, options } = await testCoreFiles();
+  const thread = await EngineThread.start(options({ weightsFile: "" }));
   try {
     assert.equal(thread.current, null);
     await assert.rejects(thread.submit(job([1])), (e: unknown) => e instanceof NoWeightsError);
@@ -144,7 +116,7 @@ Deno.test("EngineThread without weights refuses by name, and a bad file fails th
   }
   await Deno.writeFile(`${dir}/bad.safetensors`, new Uint8Array(64));
   await assert.rejects(
-    EngineThread.start(options(dir, { weightsFile: `${dir}/bad.safetensors` })),
+    EngineThread.start(options({ weightsFile: `${dir}/bad.safetensors` })),
     /safetensors|header|Cannot/i,
   );
 });

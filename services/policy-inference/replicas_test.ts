@@ -1,36 +1,12 @@
 import assert from "node:assert/strict";
-import { testModel } from "./_test_model.ts";
+import { testCoreFiles } from "./_test_model.ts";
 import type { GenerateJob } from "./generation.ts";
 import { EngineReplicas } from "./replicas.ts";
-import { type CoreOptions, ServingCore } from "./serving_core.ts";
+import { ServingCore } from "./serving_core.ts";
 import { parseConfig } from "@parlmt/config";
 import { POLICY_CONFIG_SPEC } from "./config.ts";
 import { loadRuntime } from "./runtime.ts";
 import type { WeightsState } from "./weights_watcher.ts";
-
-async function setup(): Promise<{ dir: string; m: ReturnType<typeof testModel> }> {
-  const m = testModel(3);
-  const dir = await Deno.makeTempDir({ prefix: "parlmt-replicas-" });
-  await Deno.writeFile(`${dir}/w.safetensors`, m.blob(7));
-  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(m.tokenizer.toJSON()));
-  return { dir, m };
-}
-
-function options(dir: string): CoreOptions {
-  return {
-    tokenizer: `${dir}/tokenizer.json`,
-    modelDir: "",
-    weightsFile: `${dir}/w.safetensors`,
-    maxBatch: 4,
-    maxQueue: 8,
-    retainVersions: 1,
-    intraOpThreads: 1,
-    intraOpSpinning: false,
-    canaryTolerance: 1e-3,
-    requireCanary: false,
-    ioTurns: 2,
-  };
-}
 
 function job(promptIds: number[], seed: bigint): GenerateJob {
   return {
@@ -44,9 +20,9 @@ function job(promptIds: number[], seed: bigint): GenerateJob {
 }
 
 Deno.test("EngineReplicas spreads requests over its engines and decodes what one core does", async () => {
-  const { dir } = await setup();
-  const local = await ServingCore.load(options(dir));
-  const replicas = await EngineReplicas.start(2, options(dir));
+  const { options } = await testCoreFiles();
+  const local = await ServingCore.load(options());
+  const replicas = await EngineReplicas.start(2, options());
   try {
     assert.equal(replicas.replicas.length, 2);
     assert.equal(replicas.current?.version, 7n);
@@ -67,8 +43,8 @@ Deno.test("EngineReplicas spreads requests over its engines and decodes what one
 });
 
 Deno.test("EngineReplicas swaps every engine or none", async () => {
-  const { dir, m } = await setup();
-  const replicas = await EngineReplicas.start(2, options(dir));
+  const { m, options } = await testCoreFiles();
+  const replicas = await EngineReplicas.start(2, options());
   try {
     const blob = m.blob(8);
     await assert.rejects(
@@ -93,8 +69,9 @@ Deno.test("EngineReplicas swaps every engine or none", async () => {
 });
 
 Deno.test("EngineReplicas refuses a count that is not a positive integer", async () => {
+  const { options } = await testCoreFiles();
   for (const n of [0, -1, 1.5]) {
-    await assert.rejects(EngineReplicas.start(n, options("/nonexistent")), /engine replicas/);
+    await assert.rejects(EngineReplicas.start(n, options()), /engine replicas/);
   }
 });
 
