@@ -598,7 +598,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
 
     t = clock();
     log(`held-out evaluation of the ${cfg.arm} model: ${test.length} tasks, greedy`);
-    const after = await evaluateTo(`${cfg.arm}.jsonl`);
+    // The `sft` arm's own name would overwrite the SFT model's episodes.
+    const after = await evaluateTo(`${cfg.arm === "sft" ? "sft-after" : cfg.arm}.jsonl`);
     seconds.evalAfter = t();
     await learner.stop("SIGTERM");
     const { log: _, ...config } = cfg;
