@@ -69,6 +69,7 @@ const DEFAULTS = {
   "rl-lr": 1e-4,
   "rl-batch": 32,
   "rl-epochs": 2,
+  "ema-decay": 0.95,
   "kl-coef": 0,
   estimator: "grpo",
   "turn-level-weight": 0,
@@ -100,6 +101,8 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --rl-batch is the number of policy samples (one per step of a rollout) per optimizer step;
   an update trains on all of its groups' samples in such batches.
   --rl-epochs N passes N times over each update's samples (PPO epochs);
+  --ema-decay D evaluates, as the PAG-RL model, the running average of the weights over the
+  RL updates (an EMA of decay D; 0: the last weights; docs/rl-findings.md).
   --rl-updates N ends RL once the learner has made N updates (checked each second), or at
   --rl-seconds, whichever comes first (0: no update limit).
   --from DIR reuses the curriculum and SFT model of an earlier run's output folder.
@@ -126,6 +129,11 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
   const rate = (k: keyof typeof DEFAULTS) => {
     const n = num(k);
     if (n > 1) throw new RangeError(`Invalid flag "--${k}": expected a rate in [0, 1], got ${n}`);
+    return n;
+  };
+  const decay = (k: keyof typeof DEFAULTS) => {
+    const n = num(k);
+    if (n >= 1) throw new RangeError(`Invalid flag "--${k}": expected a decay in [0, 1), got ${n}`);
     return n;
   };
   const int = (k: keyof typeof DEFAULTS, min = 0) => {
@@ -191,6 +199,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     rlLr: num("rl-lr"),
     rlBatch: int("rl-batch", 1),
     rlEpochs: int("rl-epochs", 1),
+    emaDecay: decay("ema-decay"),
     klCoef: num("kl-coef"),
     estimator,
     turnLevelWeight: num("turn-level-weight"),
@@ -269,7 +278,9 @@ if (import.meta.main) {
       "RL",
       `${result.rl.steps} updates, ${result.rl.trajectories} trajectories, ${cfg.actors} actors, group ${cfg.groupSize}, ${
         Math.round(result.rl.seconds)
-      } s`,
+      } s; evaluated: ${
+        result.rl.averaged ? `the EMA of the weights (decay ${cfg.emaDecay})` : "the last weights"
+      }`,
     ],
     [
       "time",

@@ -13,6 +13,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
   assert.equal(cfg.rlUpdates, 0);
   assert.equal(cfg.rlFamilies, 1);
   assert.equal(cfg.rlEpochs, 2);
+  assert.equal(cfg.emaDecay, 0.95);
   assert.equal(cfg.rewardWeights, "call_f1=0,redundancy=0,alignment=0");
   assert.deepEqual([cfg.threads, cfg.policyThreads], [2, 1]);
   const reuse = parseDemoArgs(
@@ -39,6 +40,8 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--rl-batch", "0"], /"--rl-batch"/],
       [["--rl-families", "4"], /"--rl-families".*0, 1, 2, 3.*"4"/],
       [["--rl-epochs", "0"], /"--rl-epochs"/],
+      [["--ema-decay", "1"], /"--ema-decay".*\[0, 1\)/],
+      [["--ema-decay=-0.5"], /"--ema-decay"/],
       [["--policy-threads", "0"], /"--policy-threads"/],
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],

@@ -63,6 +63,9 @@ Deno.test({
       assert.ok(result.rl.steps >= 2, JSON.stringify(result.rl));
       assert.ok(result.rl.weightsVersion > 20, JSON.stringify(result.rl));
       assert.ok(result.rl.trajectories >= 4, JSON.stringify(result.rl));
+      // The evaluated PAG-RL model is the learner's running average of the weights (--ema-decay).
+      assert.equal(result.rl.averaged, true, JSON.stringify(result.rl));
+      assert.ok((await Deno.stat(join(first, "learner", "average.safetensors"))).size > 0);
       const html = await Deno.readTextFile(join(first, "report.html"));
       assert.ok(html.includes('id="headline"') && html.includes("<polyline"));
       // One transcript line per held-out task and model, scored as in the table.

@@ -118,6 +118,13 @@ Deno.test({
             e instanceof RpcError && e.code === Code.INVALID_ARGUMENT &&
             /actor_id is empty/.test(e.message),
         );
+        // A learner started without --init-model only coordinates: it has no training to end.
+        await assert.rejects(
+          client.finishTraining({}),
+          (e: unknown) =>
+            e instanceof RpcError && e.code === Code.FAILED_PRECONDITION &&
+            /does not train/.test(e.message),
+        );
       } finally {
         client.close();
         assert.equal(await learner.stop(), 0);

@@ -2,7 +2,8 @@
  * PAG-RL with real processes: the learner starts from a weights blob and publishes it, the
  * policy server verifies and serves it, an actor rolls out leased curriculum tasks, the learner
  * trains on complete groups, publishes new versions that the policy server swaps in, and after
- * a SIGKILL resumes from its checkpointed step.
+ * a SIGKILL resumes from its checkpointed step; FinishTraining then publishes the running average
+ * of the weights, which the policy server verifies and serves.
  */
 import assert from "node:assert/strict";
 import { LearnerService } from "@parlmt/gen/parlmt/v1/learner_pb.ts";
@@ -19,7 +20,11 @@ Deno.test({
   async fn() {
     await using rig = await startRolloutRig(5, 4, { minTurns: 1, maxTurns: 2 });
     const { dir } = rig;
-    const learnerArgs = rig.learnerArgs(await rig.trainingArgs(0.001, 1));
+    const learnerArgs = rig.learnerArgs([
+      ...await rig.trainingArgs(0.001, 1),
+      "--ema-decay",
+      "0.9",
+    ]);
     const learnerEnv = { LEARNER_FILTER_ZERO_VARIANCE: "false" };
     const startLearner = () =>
       spawnService("learner", {
@@ -88,6 +93,19 @@ Deno.test({
       } finally {
         await actor.stop();
       }
+      // The end of the run: the average of the updates' weights becomes the served policy.
+      const finished = await learnerClient.finishTraining({});
+      assert.ok(finished.averaged, "--ema-decay 0.9 keeps an average");
+      assert.ok(finished.step >= 1n, `${finished.step} updates`);
+      await waitUntil(() => served(finished.weightsVersion), 30_000, "the average served");
+      assert.deepEqual(
+        await learnerClient.finishTraining({}),
+        finished,
+        "a second call returns the same version",
+      );
+      assert.ok((await Deno.stat(`${dir}/learner/average.safetensors`)).size > 0);
+      const status = await learnerClient.getLearnerStatus({});
+      assert.equal(status.weightsVersion, finished.weightsVersion);
     } finally {
       policyClient.close();
       learnerClient.close();

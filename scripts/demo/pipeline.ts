@@ -109,6 +109,11 @@ export interface RunConfig {
   readonly rlBatch: number;
   /** Passes over each update's samples (learner `--update-epochs`). @default 1 */
   readonly rlEpochs?: number;
+  /**
+   * Decay of the learner's running average of the weights (`--ema-decay`), which becomes the
+   * evaluated model; 0 evaluates the last weights. @default 0
+   */
+  readonly emaDecay?: number;
   /** RL (or extra SFT for the `sft` arm) wall-clock budget. */
   readonly rlSeconds: number;
   /** Updates after which RL ends even within its time budget; 0 for no limit. */
@@ -147,7 +152,14 @@ export interface RunResult {
   readonly sft: Record<string, unknown>;
   readonly before: TaskScore[];
   readonly after: TaskScore[];
-  readonly rl: { steps: number; trajectories: number; seconds: number; weightsVersion: number };
+  readonly rl: {
+    steps: number;
+    trajectories: number;
+    seconds: number;
+    weightsVersion: number;
+    /** True when the evaluated weights are the running average (`emaDecay`). */
+    averaged?: boolean;
+  };
   readonly seconds: {
     synth: number;
     sft: number;
@@ -492,6 +504,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         String(cfg.rlBatch),
         "--update-epochs",
         String(cfg.rlEpochs ?? 1),
+        "--ema-decay",
+        String(cfg.emaDecay ?? 0),
         "--lr",
         String(cfg.rlLr),
         "--kl-coef",
@@ -577,23 +591,34 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
           `success ${((ev["charts/success_rate"] ?? NaN) * 100).toFixed(0)}%`,
       );
     }
-    // Stop the actors (they finish or hand back their episodes), then let the learner finish
-    // the update it is in; evaluate the weights it published last.
+    // Stop the actors (they finish or hand back their episodes), then end training: the learner
+    // completes the update it is in and publishes the final policy (the running average of the
+    // weights with --ema-decay); evaluate that version.
     await Promise.all(actors.map((a) => a.stop("SIGTERM")));
+    const finished = await (async () => {
+      const c = createClient(LearnerService, learner.address, { timeoutMs: 300_000 });
+      try {
+        return await c.finishTraining({});
+      } finally {
+        c.close();
+      }
+    })();
     const status = await learnerStatus();
-    await until(`policy-inference to serve v${status.weightsVersion}`, 120_000, async () => {
+    await until(`policy-inference to serve v${finished.weightsVersion}`, 120_000, async () => {
       const v = await servedVersion();
-      return v >= status.weightsVersion ? v : undefined;
+      return v >= finished.weightsVersion ? v : undefined;
     });
     seconds.rl = t();
     const rl = {
-      steps: Number(status.step),
+      steps: Number(finished.step),
       trajectories: Number(status.acceptedTrajectories),
       seconds: seconds.rl,
-      weightsVersion: Number(status.weightsVersion),
+      weightsVersion: Number(finished.weightsVersion),
+      averaged: finished.averaged,
     };
     log(
-      `  ${rl.steps} updates from ${rl.trajectories} trajectories; serving v${rl.weightsVersion}`,
+      `  ${rl.steps} updates from ${rl.trajectories} trajectories; serving v${rl.weightsVersion}` +
+        (rl.averaged ? ` (the EMA of the weights, decay ${cfg.emaDecay})` : ""),
     );
 
     t = clock();

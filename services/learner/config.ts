@@ -98,6 +98,14 @@ export const LEARNER_CONFIG_SPEC = {
     min: 1,
     max: 16,
   },
+  emaDecay: {
+    type: "number",
+    default: 0,
+    doc:
+      "Keep a running average (EMA over updates) of the weights with this decay, published as the final policy by FinishTraining; 0 keeps none",
+    min: 0,
+    max: 0.9999,
+  },
   publishEvery: { type: "integer", default: 1, doc: "Publish weights every K updates", min: 1 },
   checkpointEvery: { type: "integer", default: 10, doc: "Checkpoint every N updates", min: 1 },
   sftData: {

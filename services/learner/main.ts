@@ -81,6 +81,7 @@ if (import.meta.main) {
             padId: 0,
             groupsPerStep: config.groupsPerStep,
             updateEpochs: config.updateEpochs,
+            averageDecay: config.emaDecay,
             publishEvery: config.publishEvery,
             checkpointEvery: config.checkpointEvery,
             canaryIds: [1, 2, 3, 4, 5, 6, 7, 8],
@@ -102,7 +103,7 @@ if (import.meta.main) {
       });
       server.add(
         LearnerService,
-        learnerService(config, state, coordinator, () => BigInt(loop?.step ?? 0)),
+        learnerService(config, state, coordinator, () => BigInt(loop?.step ?? 0), loop),
       );
       return {
         http: (req) => handleDashboard(req, scalars, `PARL-MT learner (${config.arm})`),

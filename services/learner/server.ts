@@ -5,6 +5,7 @@ import { Code, RpcError, type ServiceImpl } from "@parlmt/grpc";
 import type { LearnerConfig } from "./config.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { ARM_BY_NAME, armContextMode } from "./reward_config.ts";
+import type { TrainingLoop } from "./training_loop.ts";
 
 /** Training progress as the status RPC reports it. */
 export interface LearnerState {
@@ -24,6 +25,7 @@ export function learnerService(
   state: LearnerState,
   coordinator: Coordinator,
   trainingStep: () => bigint = () => state.step,
+  loop?: Pick<TrainingLoop, "finish">,
 ): ServiceImpl<typeof LearnerService> {
   const arm = ARM_BY_NAME[config.arm] ?? Arm.UNSPECIFIED;
   const contextMode = armContextMode(config.arm);
@@ -88,6 +90,16 @@ export function learnerService(
         staleTrajectories: BigInt(coordinator.counters.stale),
         scalars: state.scalars,
       };
+    },
+    async finishTraining() {
+      if (!loop) {
+        throw new RpcError(
+          Code.FAILED_PRECONDITION,
+          "FinishTraining: this learner does not train (started without --init-model)",
+        );
+      }
+      const r = await loop.finish();
+      return { step: BigInt(r.step), weightsVersion: r.weightsVersion, averaged: r.averaged };
     },
   };
 }

@@ -8,6 +8,12 @@
  * The `sft` arm keeps the same loop at equal compute: the groups are scored and logged, but
  * each update trains as many supervised batches of the SFT data as the policy update would have
  * had batches. The loop's PRNG (sample order, SFT batch order) is saved in every checkpoint.
+ *
+ * With `averageDecay` the loop also keeps a running average of the weights over updates (an EMA
+ * whose decay ramps up as min(decay, 1 - 1/n) after n updates, so the first update is copied and
+ * the early ones are averaged evenly), checkpointed with the rest. `finish()` ends training and
+ * publishes that average as the final policy: the last iterate of a few dozen noisy policy-
+ * gradient updates is one draw, their average a steadier model (docs/rl-findings.md).
  */
 import {
   canaryMeta,
@@ -55,9 +61,24 @@ export interface TrainingLoopOptions extends Omit<RlStepOptions, "lr"> {
   seed?: number;
   /** The `sft` arm: supervised rows (at most `seqLen` long) trained instead of the policy loss. */
   sft?: { rows: readonly EncodedExample[] };
+  /**
+   * Decay of the running average of the weights over updates, in [0, 1): 0 keeps none, and
+   * `finish()` publishes the last weights. @default 0
+   */
+  averageDecay?: number;
 }
 
 const CHECKPOINT = "checkpoint.safetensors";
+/** The averaged weights `finish()` writes beside the checkpoint, as a servable weights blob. */
+export const AVERAGE_MODEL = "average.safetensors";
+
+/** What `finish()` published. */
+export interface FinishResult {
+  readonly step: number;
+  readonly weightsVersion: bigint;
+  /** True when the published weights are the running average. */
+  readonly averaged: boolean;
+}
 
 /** The training state and loop of one learner. */
 export class TrainingLoop {
@@ -73,6 +94,12 @@ export class TrainingLoop {
   #trained: string[] = [];
   #rng: Prng;
   #sftOrder: number[] = [];
+  /** The running average of the weights, and how many updates it holds. */
+  #average: Map<string, Float32Array> | undefined;
+  #averaged = 0;
+  #finishing = false;
+  #finished: Promise<FinishResult> | undefined;
+  #running: Promise<void> | undefined;
 
   private constructor(
     trainer: TrainerBuckets,
@@ -98,6 +125,10 @@ export class TrainingLoop {
     scalars: ScalarLog,
     logger: Logger,
   ): Promise<TrainingLoop> {
+    const decay = opts.averageDecay ?? 0;
+    if (!(decay >= 0 && decay < 1)) {
+      throw new RangeError(`Cannot average weights with decay ${decay}: must be in [0, 1)`);
+    }
     let checkpoint: Checkpoint | undefined;
     try {
       checkpoint = await loadCheckpoint(`${opts.dir}/${CHECKPOINT}`);
@@ -135,6 +166,12 @@ export class TrainingLoop {
     loop.step = init.step;
     loop.weightsVersion = BigInt(String(init.extra.weightsVersion ?? 0));
     if (checkpoint?.rngState.length === 4) loop.#rng.state = checkpoint.rngState;
+    if ((opts.averageDecay ?? 0) > 0 && checkpoint?.average) {
+      loop.#average = new Map(
+        [...checkpoint.average].map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]),
+      );
+      loop.#averaged = Number(checkpoint.extra.averagedUpdates ?? 1);
+    }
     if (checkpoint) {
       logger.info("Resumed from checkpoint", {
         step: loop.step,
@@ -145,9 +182,14 @@ export class TrainingLoop {
     return loop;
   }
 
-  /** Trains whenever enough groups are ready, until `signal` aborts; then checkpoints. */
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+  /** Trains whenever enough groups are ready, until `signal` aborts or `finish()`; checkpoints. */
+  run(signal: AbortSignal): Promise<void> {
+    this.#running ??= this.#run(signal);
+    return this.#running;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && !this.#finishing) {
       this.#pending.push(...await this.#coordinator.takeReadyGroups());
       if (this.#pending.length < this.#opts.groupsPerStep) {
         await new Promise((r) => setTimeout(r, 100));
@@ -159,6 +201,7 @@ export class TrainingLoop {
       this.step++;
       for (const g of groups) this.#trained.push(...g.trajectories.map((t) => t.id));
       scalars["perf/step_ms"] = performance.now() - started;
+      this.#updateAverage();
       if (this.step % this.#opts.publishEvery === 0) await this.#publish();
       scalars["charts/weights_version"] = Number(this.weightsVersion);
       this.#scalars.record(this.step, scalars, Number(this.weightsVersion));
@@ -172,6 +215,63 @@ export class TrainingLoop {
     await this.checkpoint();
   }
 
+  /**
+   * Ends training: lets the update in progress complete, checkpoints, and publishes the final
+   * policy under a new version: the running average of the weights when one is kept (also
+   * written to `AVERAGE_MODEL` in the folder), else the last weights. Idempotent.
+   */
+  finish(): Promise<FinishResult> {
+    this.#finished ??= (async () => {
+      this.#finishing = true;
+      await this.#running; // the loop checkpoints as it leaves
+      const average = this.#averageWeights();
+      await this.#publish(average);
+      if (average) {
+        await Deno.writeFile(
+          `${this.#opts.dir}/${AVERAGE_MODEL}`,
+          encodeWeights(this.#config, average, Number(this.weightsVersion)),
+        );
+      }
+      await this.checkpoint(); // the final version survives a restart
+      this.#logger.info("Training finished", {
+        step: this.step,
+        weightsVersion: this.weightsVersion,
+        averagedUpdates: this.#averaged,
+      });
+      return { step: this.step, weightsVersion: this.weightsVersion, averaged: !!average };
+    })();
+    return this.#finished;
+  }
+
+  /** Folds the current weights into the running average (none when `averageDecay` is 0). */
+  #updateAverage(): void {
+    const decay = this.#opts.averageDecay ?? 0;
+    if (decay === 0) return;
+    this.#averaged++;
+    const d = Math.min(decay, 1 - 1 / this.#averaged);
+    this.#average ??= new Map();
+    for (const [name, t] of this.#trainer.weights) {
+      const x = t.data as Float32Array;
+      const y = this.#average.get(name);
+      if (!y) {
+        this.#average.set(name, Float32Array.from(x));
+        continue;
+      }
+      for (let i = 0; i < x.length; i++) y[i] = d * y[i]! + (1 - d) * x[i]!;
+    }
+  }
+
+  /** The running average as weights (copies), or undefined when none is kept yet. */
+  #averageWeights(): Weights | undefined {
+    if (!this.#average) return undefined;
+    return new Map(
+      [...this.#trainer.weights].map(([name, t]) => [
+        name,
+        { ...t, data: Float32Array.from(this.#average!.get(name)!) },
+      ]),
+    );
+  }
+
   /** Writes the checkpoint, then marks what it includes as consumed. */
   async checkpoint(): Promise<void> {
     await saveCheckpoint(`${this.#opts.dir}/${CHECKPOINT}`, {
@@ -179,9 +279,14 @@ export class TrainingLoop {
       weights: this.#trainer.weights,
       m: this.#trainer.m,
       v: this.#trainer.v,
+      ...(this.#average ? { average: this.#averageWeights() } : {}),
       step: this.#trainer.step,
       rngState: this.#rng.state,
-      extra: { weightsVersion: this.weightsVersion.toString(), learnerStep: this.step },
+      extra: {
+        weightsVersion: this.weightsVersion.toString(),
+        learnerStep: this.step,
+        ...(this.#average ? { averagedUpdates: this.#averaged } : {}),
+      },
     });
     const consumed = this.#trained.splice(0);
     if (consumed.length > 0) await this.#coordinator.markConsumed(consumed);
@@ -230,11 +335,11 @@ export class TrainingLoop {
     return scalars;
   }
 
-  async #publish(): Promise<void> {
+  /** Publishes `weights` (default the current ones) under the next version. */
+  async #publish(weights: Weights = this.#trainer.weights): Promise<void> {
     this.weightsVersion++;
     this.#coordinator.weightsVersion = this.weightsVersion;
     if (!this.#opts.publisher) return;
-    const weights = this.#trainer.weights;
     const meta = await canaryMeta(this.#config, weights, this.#opts.canaryIds);
     await this.#opts.publisher.publish(
       this.weightsVersion,

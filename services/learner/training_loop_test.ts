@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { TaskSchema, TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts";
-import { encodeWeights, loadCheckpoint } from "@parlmt/model";
+import { decodeWeights, encodeWeights, loadCheckpoint } from "@parlmt/model";
 import { Logger } from "@parlmt/log";
 import { tinyPolicy } from "./_tiny_policy_test_util.ts";
 import { Coordinator, listSource } from "./coordinator.ts";
 import { DEFAULT_REWARD_WEIGHTS } from "./rewards.ts";
 import { ScalarLog } from "./scalar_log.ts";
 import type { EncodedExample } from "./sft_data.ts";
-import { TrainingLoop, type TrainingLoopOptions } from "./training_loop.ts";
+import { AVERAGE_MODEL, TrainingLoop, type TrainingLoopOptions } from "./training_loop.ts";
 
 const quiet = new Logger({ service: "test", sink: () => {} });
 
@@ -150,5 +150,127 @@ Deno.test("TrainingLoop: versions go on from the starting model's, and survive a
     assert.equal(checkpoint.extra.weightsVersion, "1202");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TrainingLoop averageDecay: finish() publishes the running average, and it survives a restart", async () => {
+  const dir = await Deno.makeTempDir();
+  const prompt = [1, 2, 3];
+  const { config, weights, dispose } = await tinyPolicy(4, prompt);
+  const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
+  const coordinator = await Coordinator.open({ dir, source: listSource([task]), groupSize: 2 });
+  const opts: TrainingLoopOptions = {
+    dir,
+    initModel: encodeWeights(config, weights, 0),
+    batchSize: 2,
+    seqLen: 4,
+    lr: 0.05,
+    klCoef: 0,
+    groupsPerStep: 1,
+    publishEvery: 1,
+    checkpointEvery: 1,
+    canaryIds: [1, 2],
+    estimator: "grpo",
+    rewardWeights: DEFAULT_REWARD_WEIGHTS,
+    canonicalize: (c) => c,
+    filterZeroVariance: true,
+    turnLevelWeight: 0,
+    padId: 0,
+    averageDecay: 0.5,
+  };
+  try {
+    const loop = await TrainingLoop.open(opts, coordinator, await ScalarLog.open(), quiet);
+    const run = loop.run(new AbortController().signal);
+    // The weights after each update, from the checkpoint written at its end.
+    const after = [];
+    for (const k of [1, 2]) {
+      await submitGroup(coordinator, prompt);
+      let ck;
+      for (;;) {
+        ck = await loadCheckpoint(`${dir}/checkpoint.safetensors`).catch(() => undefined);
+        if (ck?.extra.learnerStep === k) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      after.push(ck.weights);
+    }
+    const done = await loop.finish();
+    await run; // finish() ended the loop
+    // Opened as v1, one version per update, then the average as v4.
+    assert.deepEqual(done, { step: 2, weightsVersion: 4n, averaged: true });
+    assert.deepEqual(await loop.finish(), done, "idempotent");
+    // Two updates: the first is copied, the second averaged in with min(0.5, 1 - 1/2).
+    const avg = decodeWeights(await Deno.readFile(`${dir}/${AVERAGE_MODEL}`));
+    assert.equal(avg.version, 4);
+    let moved = 0;
+    for (const [name, t] of avg.weights) {
+      const a = after[0]!.get(name)!.data as Float32Array;
+      const b = after[1]!.get(name)!.data as Float32Array;
+      (t.data as Float32Array).forEach((x, i) => {
+        assert.ok(Math.abs(x - (0.5 * a[i]! + 0.5 * b[i]!)) < 1e-6, `${name}[${i}]`);
+        moved = Math.max(moved, Math.abs(a[i]! - b[i]!));
+      });
+    }
+    assert.ok(moved > 1e-4, "the two updates changed the weights");
+    const ck = await loadCheckpoint(`${dir}/checkpoint.safetensors`);
+    assert.deepEqual(ck.average, avg.weights);
+    assert.equal(ck.extra.averagedUpdates, 2);
+    assert.equal(ck.extra.weightsVersion, "4");
+    // A restarted learner resumes the average (and publishes above the final version).
+    const again = await TrainingLoop.open(opts, coordinator, await ScalarLog.open(), quiet);
+    assert.equal(again.weightsVersion, 5n);
+    assert.deepEqual(await again.finish(), { step: 2, weightsVersion: 6n, averaged: true });
+    assert.deepEqual(
+      decodeWeights(await Deno.readFile(`${dir}/${AVERAGE_MODEL}`)).weights,
+      avg.weights,
+    );
+  } finally {
+    coordinator.close();
+    await dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TrainingLoop without averaging: finish() publishes the last weights; bad decay refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { checkpoint, versions } = await runOneUpdate(dir, false);
+    assert.equal(checkpoint.average, undefined);
+    assert.deepEqual(versions, { opened: 1n, afterUpdate: 2n });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const { config, weights, dispose } = await tinyPolicy(4, [1]);
+  const dir2 = await Deno.makeTempDir();
+  const coordinator = await Coordinator.open({ dir: dir2, source: listSource([]), groupSize: 2 });
+  try {
+    const base = {
+      dir: dir2,
+      initModel: encodeWeights(config, weights, 0),
+      batchSize: 2,
+      seqLen: 4,
+      lr: 0.05,
+      klCoef: 0,
+      groupsPerStep: 1,
+      publishEvery: 1,
+      checkpointEvery: 1,
+      canaryIds: [1, 2],
+      estimator: "grpo" as const,
+      rewardWeights: DEFAULT_REWARD_WEIGHTS,
+      canonicalize: (c: string) => c,
+      filterZeroVariance: true,
+      turnLevelWeight: 0,
+      padId: 0,
+    };
+    await assert.rejects(
+      TrainingLoop.open({ ...base, averageDecay: 1 }, coordinator, await ScalarLog.open(), quiet),
+      /Cannot average weights with decay 1/,
+    );
+    const loop = await TrainingLoop.open(base, coordinator, await ScalarLog.open(), quiet);
+    assert.deepEqual(await loop.finish(), { step: 0, weightsVersion: 2n, averaged: false });
+    await assert.rejects(Deno.stat(`${dir2}/${AVERAGE_MODEL}`), Deno.errors.NotFound);
+  } finally {
+    coordinator.close();
+    await dispose();
+    await Deno.remove(dir2, { recursive: true });
   }
 });

@@ -1,8 +1,9 @@
 /**
  * Checkpoints and weight blobs, both safetensors. A weight blob holds the weights with the model
  * config (and a version) in its metadata, so a reader builds the model from the blob alone. A
- * checkpoint adds the AdamW moments (`optimizer.m.<name>`, `optimizer.v.<name>`), the step, the
- * PRNG state and free JSON metadata.
+ * checkpoint adds the AdamW moments (`optimizer.m.<name>`, `optimizer.v.<name>`), optionally a
+ * running average of the weights (`average.<name>`), the step, the PRNG state and free JSON
+ * metadata.
  */
 import type { HostTensor } from "@parlmt/onnx";
 import { type ModelConfig, modelConfig } from "./config.ts";
@@ -20,6 +21,8 @@ export interface Checkpoint {
   readonly weights: Weights;
   readonly m: Weights;
   readonly v: Weights;
+  /** A running average of the weights (the learner's EMA), when one is kept. */
+  readonly average?: Weights;
   /** Optimizer steps taken. */
   readonly step: number;
   /** PRNG state words (see Prng.state). */
@@ -61,6 +64,10 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
     all.set(`optimizer.m.${s.name}`, ck.m.get(s.name)!);
     all.set(`optimizer.v.${s.name}`, ck.v.get(s.name)!);
   }
+  if (ck.average) {
+    checkWeights(ck.config, ck.average);
+    for (const s of paramSpecs(ck.config)) all.set(`average.${s.name}`, ck.average.get(s.name)!);
+  }
   return encodeSafetensors(all, {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(ck.config),
@@ -91,6 +98,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     weights: pick(""),
     m: pick("optimizer.m."),
     v: pick("optimizer.v."),
+    ...(tensors.has(`average.${paramSpecs(config)[0]!.name}`) ? { average: pick("average.") } : {}),
     step: Number(metadata.step ?? 0),
     rngState: JSON.parse(metadata.rng ?? "[]"),
     extra: JSON.parse(metadata.extra ?? "{}"),

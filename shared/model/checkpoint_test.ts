@@ -31,6 +31,31 @@ Deno.test("checkpoint round-trips weights, moments, step, PRNG state and extra",
   }
 });
 
+Deno.test("checkpoint round-trips a running average of the weights when it has one", async () => {
+  const ck = {
+    config: C,
+    weights: initWeights(C, 1),
+    m: initWeights(C, 2),
+    v: initWeights(C, 3),
+    average: initWeights(C, 4),
+    step: 3,
+    rngState: [1, 2, 3, 4],
+    extra: {},
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveCheckpoint(`${dir}/ck.safetensors`, ck);
+    const back = await loadCheckpoint(`${dir}/ck.safetensors`);
+    assert.deepEqual(back, ck);
+    assert.notDeepEqual(back.average, back.weights);
+    const { average: _, ...plain } = ck;
+    await saveCheckpoint(`${dir}/ck.safetensors`, plain);
+    assert.equal((await loadCheckpoint(`${dir}/ck.safetensors`)).average, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("weight blob carries the config and version", () => {
   const w = initWeights(C, 4);
   const back = decodeWeights(encodeWeights(C, w, 3));

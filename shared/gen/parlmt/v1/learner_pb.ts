@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parlmt/v1/learner.proto.
  */
 export const file_parlmt_v1_learner: GenFile = /*@__PURE__*/
-  fileDesc("ChdwYXJsbXQvdjEvbGVhcm5lci5wcm90bxIJcGFybG10LnYxIvQBCgVMZWFzZRIQCghsZWFzZV9pZBgBIAEoCRIdCgR0YXNrGAIgASgLMg8ucGFybG10LnYxLlRhc2sSEAoIZ3JvdXBfaWQYAyABKAkSEgoKZ3JvdXBfc2l6ZRgEIAEoDRIWCg5pbmRleF9pbl9ncm91cBgFIAEoDRIVCg1leHBpcmVzX2F0X21zGAYgASgDEhsKA2FybRgHIAEoDjIOLnBhcmxtdC52MS5Bcm0SLAoMY29udGV4dF9tb2RlGAggASgOMhYucGFybG10LnYxLkNvbnRleHRNb2RlEhoKEm1pbl9wb2xpY3lfdmVyc2lvbhgJIAEoBCI4ChFMZWFzZVRhc2tzUmVxdWVzdBIQCghhY3Rvcl9pZBgBIAEoCRIRCgltYXhfdGFza3MYAiABKA0iTgoSTGVhc2VUYXNrc1Jlc3BvbnNlEiAKBmxlYXNlcxgBIAMoCzIQLnBhcmxtdC52MS5MZWFzZRIWCg5yZXRyeV9hZnRlcl9tcxgCIAEoDSI5ChJSZW5ld0xlYXNlc1JlcXVlc3QSEAoIYWN0b3JfaWQYASABKAkSEQoJbGVhc2VfaWRzGAIgAygJIksKE1JlbmV3TGVhc2VzUmVzcG9uc2USDwoHcmVuZXdlZBgBIAMoCRIMCgRsb3N0GAIgAygJEhUKDWV4cGlyZXNfYXRfbXMYAyABKAMiOwoUUmVsZWFzZUxlYXNlc1JlcXVlc3QSEAoIYWN0b3JfaWQYASABKAkSEQoJbGVhc2VfaWRzGAIgAygJIikKFVJlbGVhc2VMZWFzZXNSZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoDSJEChdTdWJtaXRUcmFqZWN0b3J5UmVxdWVzdBIpCgp0cmFqZWN0b3J5GAEgASgLMhUucGFybG10LnYxLlRyYWplY3RvcnkiXgoYU3VibWl0VHJhamVjdG9yeVJlc3BvbnNlEikKB291dGNvbWUYASABKA4yGC5wYXJsbXQudjEuU3VibWl0T3V0Y29tZRIXCg93ZWlnaHRzX3ZlcnNpb24YAiABKAQiGQoXR2V0TGVhcm5lclN0YXR1c1JlcXVlc3Qi6gIKGEdldExlYXJuZXJTdGF0dXNSZXNwb25zZRIMCgRzdGVwGAEgASgEEhcKD3dlaWdodHNfdmVyc2lvbhgCIAEoBBIbCgNhcm0YAyABKA4yDi5wYXJsbXQudjEuQXJtEhUKDWFjdGl2ZV9sZWFzZXMYBCABKA0SHQoVYnVmZmVyZWRfdHJhamVjdG9yaWVzGAUgASgNEh0KFWFjY2VwdGVkX3RyYWplY3RvcmllcxgGIAEoBBIaChJzdGFsZV90cmFqZWN0b3JpZXMYByABKAQSQQoHc2NhbGFycxgIIAMoCzIwLnBhcmxtdC52MS5HZXRMZWFybmVyU3RhdHVzUmVzcG9uc2UuU2NhbGFyc0VudHJ5EiYKB3dlaWdodHMYCSABKAsyFS5wYXJsbXQudjEuV2VpZ2h0c1JlZhouCgxTY2FsYXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASqEAQoNU3VibWl0T3V0Y29tZRIeChpTVUJNSVRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhsKF1NVQk1JVF9PVVRDT01FX0FDQ0VQVEVEEAESHAoYU1VCTUlUX09VVENPTUVfRFVQTElDQVRFEAISGAoUU1VCTUlUX09VVENPTUVfU1RBTEUQAzK3AwoOTGVhcm5lclNlcnZpY2USSQoKTGVhc2VUYXNrcxIcLnBhcmxtdC52MS5MZWFzZVRhc2tzUmVxdWVzdBodLnBhcmxtdC52MS5MZWFzZVRhc2tzUmVzcG9uc2USTAoLUmVuZXdMZWFzZXMSHS5wYXJsbXQudjEuUmVuZXdMZWFzZXNSZXF1ZXN0Gh4ucGFybG10LnYxLlJlbmV3TGVhc2VzUmVzcG9uc2USUgoNUmVsZWFzZUxlYXNlcxIfLnBhcmxtdC52MS5SZWxlYXNlTGVhc2VzUmVxdWVzdBogLnBhcmxtdC52MS5SZWxlYXNlTGVhc2VzUmVzcG9uc2USWwoQU3VibWl0VHJhamVjdG9yeRIiLnBhcmxtdC52MS5TdWJtaXRUcmFqZWN0b3J5UmVxdWVzdBojLnBhcmxtdC52MS5TdWJtaXRUcmFqZWN0b3J5UmVzcG9uc2USWwoQR2V0TGVhcm5lclN0YXR1cxIiLnBhcmxtdC52MS5HZXRMZWFybmVyU3RhdHVzUmVxdWVzdBojLnBhcmxtdC52MS5HZXRMZWFybmVyU3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_parlmt_v1_common]);
+  fileDesc("ChdwYXJsbXQvdjEvbGVhcm5lci5wcm90bxIJcGFybG10LnYxIvQBCgVMZWFzZRIQCghsZWFzZV9pZBgBIAEoCRIdCgR0YXNrGAIgASgLMg8ucGFybG10LnYxLlRhc2sSEAoIZ3JvdXBfaWQYAyABKAkSEgoKZ3JvdXBfc2l6ZRgEIAEoDRIWCg5pbmRleF9pbl9ncm91cBgFIAEoDRIVCg1leHBpcmVzX2F0X21zGAYgASgDEhsKA2FybRgHIAEoDjIOLnBhcmxtdC52MS5Bcm0SLAoMY29udGV4dF9tb2RlGAggASgOMhYucGFybG10LnYxLkNvbnRleHRNb2RlEhoKEm1pbl9wb2xpY3lfdmVyc2lvbhgJIAEoBCI4ChFMZWFzZVRhc2tzUmVxdWVzdBIQCghhY3Rvcl9pZBgBIAEoCRIRCgltYXhfdGFza3MYAiABKA0iTgoSTGVhc2VUYXNrc1Jlc3BvbnNlEiAKBmxlYXNlcxgBIAMoCzIQLnBhcmxtdC52MS5MZWFzZRIWCg5yZXRyeV9hZnRlcl9tcxgCIAEoDSI5ChJSZW5ld0xlYXNlc1JlcXVlc3QSEAoIYWN0b3JfaWQYASABKAkSEQoJbGVhc2VfaWRzGAIgAygJIksKE1JlbmV3TGVhc2VzUmVzcG9uc2USDwoHcmVuZXdlZBgBIAMoCRIMCgRsb3N0GAIgAygJEhUKDWV4cGlyZXNfYXRfbXMYAyABKAMiOwoUUmVsZWFzZUxlYXNlc1JlcXVlc3QSEAoIYWN0b3JfaWQYASABKAkSEQoJbGVhc2VfaWRzGAIgAygJIikKFVJlbGVhc2VMZWFzZXNSZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoDSJEChdTdWJtaXRUcmFqZWN0b3J5UmVxdWVzdBIpCgp0cmFqZWN0b3J5GAEgASgLMhUucGFybG10LnYxLlRyYWplY3RvcnkiXgoYU3VibWl0VHJhamVjdG9yeVJlc3BvbnNlEikKB291dGNvbWUYASABKA4yGC5wYXJsbXQudjEuU3VibWl0T3V0Y29tZRIXCg93ZWlnaHRzX3ZlcnNpb24YAiABKAQiGQoXR2V0TGVhcm5lclN0YXR1c1JlcXVlc3Qi6gIKGEdldExlYXJuZXJTdGF0dXNSZXNwb25zZRIMCgRzdGVwGAEgASgEEhcKD3dlaWdodHNfdmVyc2lvbhgCIAEoBBIbCgNhcm0YAyABKA4yDi5wYXJsbXQudjEuQXJtEhUKDWFjdGl2ZV9sZWFzZXMYBCABKA0SHQoVYnVmZmVyZWRfdHJhamVjdG9yaWVzGAUgASgNEh0KFWFjY2VwdGVkX3RyYWplY3RvcmllcxgGIAEoBBIaChJzdGFsZV90cmFqZWN0b3JpZXMYByABKAQSQQoHc2NhbGFycxgIIAMoCzIwLnBhcmxtdC52MS5HZXRMZWFybmVyU3RhdHVzUmVzcG9uc2UuU2NhbGFyc0VudHJ5EiYKB3dlaWdodHMYCSABKAsyFS5wYXJsbXQudjEuV2VpZ2h0c1JlZhouCgxTY2FsYXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASIXChVGaW5pc2hUcmFpbmluZ1JlcXVlc3QiUQoWRmluaXNoVHJhaW5pbmdSZXNwb25zZRIMCgRzdGVwGAEgASgEEhcKD3dlaWdodHNfdmVyc2lvbhgCIAEoBBIQCghhdmVyYWdlZBgDIAEoCCqEAQoNU3VibWl0T3V0Y29tZRIeChpTVUJNSVRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhsKF1NVQk1JVF9PVVRDT01FX0FDQ0VQVEVEEAESHAoYU1VCTUlUX09VVENPTUVfRFVQTElDQVRFEAISGAoUU1VCTUlUX09VVENPTUVfU1RBTEUQAzKOBAoOTGVhcm5lclNlcnZpY2USSQoKTGVhc2VUYXNrcxIcLnBhcmxtdC52MS5MZWFzZVRhc2tzUmVxdWVzdBodLnBhcmxtdC52MS5MZWFzZVRhc2tzUmVzcG9uc2USTAoLUmVuZXdMZWFzZXMSHS5wYXJsbXQudjEuUmVuZXdMZWFzZXNSZXF1ZXN0Gh4ucGFybG10LnYxLlJlbmV3TGVhc2VzUmVzcG9uc2USUgoNUmVsZWFzZUxlYXNlcxIfLnBhcmxtdC52MS5SZWxlYXNlTGVhc2VzUmVxdWVzdBogLnBhcmxtdC52MS5SZWxlYXNlTGVhc2VzUmVzcG9uc2USWwoQU3VibWl0VHJhamVjdG9yeRIiLnBhcmxtdC52MS5TdWJtaXRUcmFqZWN0b3J5UmVxdWVzdBojLnBhcmxtdC52MS5TdWJtaXRUcmFqZWN0b3J5UmVzcG9uc2USWwoQR2V0TGVhcm5lclN0YXR1cxIiLnBhcmxtdC52MS5HZXRMZWFybmVyU3RhdHVzUmVxdWVzdBojLnBhcmxtdC52MS5HZXRMZWFybmVyU3RhdHVzUmVzcG9uc2USVQoORmluaXNoVHJhaW5pbmcSIC5wYXJsbXQudjEuRmluaXNoVHJhaW5pbmdSZXF1ZXN0GiEucGFybG10LnYxLkZpbmlzaFRyYWluaW5nUmVzcG9uc2ViBnByb3RvMw", [file_parlmt_v1_common]);
 
 /**
  * A task handed to an actor for a bounded time.
@@ -330,6 +330,52 @@ export const GetLearnerStatusResponseSchema: GenMessage<GetLearnerStatusResponse
   messageDesc(file_parlmt_v1_learner, 10);
 
 /**
+ * @generated from message parlmt.v1.FinishTrainingRequest
+ */
+export type FinishTrainingRequest = Message<"parlmt.v1.FinishTrainingRequest"> & {
+};
+
+/**
+ * Describes the message parlmt.v1.FinishTrainingRequest.
+ * Use `create(FinishTrainingRequestSchema)` to create a new message.
+ */
+export const FinishTrainingRequestSchema: GenMessage<FinishTrainingRequest> = /*@__PURE__*/
+  messageDesc(file_parlmt_v1_learner, 11);
+
+/**
+ * @generated from message parlmt.v1.FinishTrainingResponse
+ */
+export type FinishTrainingResponse = Message<"parlmt.v1.FinishTrainingResponse"> & {
+  /**
+   * Updates made.
+   *
+   * @generated from field: uint64 step = 1;
+   */
+  step: bigint;
+
+  /**
+   * The version of the final policy on the weights bus.
+   *
+   * @generated from field: uint64 weights_version = 2;
+   */
+  weightsVersion: bigint;
+
+  /**
+   * True when the final policy is the running average of the weights (--ema-decay).
+   *
+   * @generated from field: bool averaged = 3;
+   */
+  averaged: boolean;
+};
+
+/**
+ * Describes the message parlmt.v1.FinishTrainingResponse.
+ * Use `create(FinishTrainingResponseSchema)` to create a new message.
+ */
+export const FinishTrainingResponseSchema: GenMessage<FinishTrainingResponse> = /*@__PURE__*/
+  messageDesc(file_parlmt_v1_learner, 12);
+
+/**
  * What happened to a submitted trajectory.
  *
  * @generated from enum parlmt.v1.SubmitOutcome
@@ -424,6 +470,18 @@ export const LearnerService: GenService<{
     methodKind: "unary";
     input: typeof GetLearnerStatusRequestSchema;
     output: typeof GetLearnerStatusResponseSchema;
+  },
+  /**
+   * Ends training: the update in progress completes, the state is checkpointed, and the final
+   * policy is published (the running average of the weights when the learner keeps one, else
+   * the last weights). Later calls return the same version.
+   *
+   * @generated from rpc parlmt.v1.LearnerService.FinishTraining
+   */
+  finishTraining: {
+    methodKind: "unary";
+    input: typeof FinishTrainingRequestSchema;
+    output: typeof FinishTrainingResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_parlmt_v1_learner, 0);
