@@ -37,6 +37,33 @@ async function submitGroup(coordinator: Coordinator, prompt: number[]) {
   }
 }
 
+/** Loop options over the tiny model: one group of 2 per update, publish and checkpoint each. */
+function loopOptions(
+  dir: string,
+  initModel: Uint8Array,
+  extra: Partial<TrainingLoopOptions> = {},
+): TrainingLoopOptions {
+  return {
+    dir,
+    initModel,
+    batchSize: 2,
+    seqLen: 4,
+    lr: 0.01,
+    klCoef: 0,
+    groupsPerStep: 1,
+    publishEvery: 1,
+    checkpointEvery: 1,
+    canaryIds: [1, 2],
+    estimator: "grpo",
+    rewardWeights: DEFAULT_REWARD_WEIGHTS,
+    canonicalize: (c) => c,
+    filterZeroVariance: true,
+    turnLevelWeight: 0,
+    padId: 0,
+    ...extra,
+  };
+}
+
 async function runOneUpdate(dir: string, sft: boolean, initVersion = 0, updateEpochs = 1) {
   const prompt = [1, 2, 3];
   const { config, weights, dispose } = await tinyPolicy(4, prompt);
@@ -54,27 +81,11 @@ async function runOneUpdate(dir: string, sft: boolean, initVersion = 0, updateEp
     lossMask: [0, 0, 1],
     prompt: [1, 2, 3],
   }];
-  const opts: TrainingLoopOptions = {
-    dir,
-    initModel: encodeWeights(config, weights, initVersion),
-    batchSize: 2,
-    seqLen: 4,
-    lr: 0.01,
-    klCoef: 0,
-    groupsPerStep: 1,
-    publishEvery: 1,
-    checkpointEvery: 1,
-    canaryIds: [1, 2],
-    estimator: "grpo",
-    rewardWeights: DEFAULT_REWARD_WEIGHTS,
-    canonicalize: (c) => c,
-    filterZeroVariance: true,
-    turnLevelWeight: 0,
-    padId: 0,
+  const opts = loopOptions(dir, encodeWeights(config, weights, initVersion), {
     seed: 9,
     updateEpochs,
     sft: sft ? { rows } : undefined,
-  };
+  });
   const loop = await TrainingLoop.open(opts, coordinator, scalars, quiet);
   const openedVersion = loop.weightsVersion;
   await submitGroup(coordinator, prompt);
@@ -159,25 +170,10 @@ Deno.test("TrainingLoop averageDecay: finish() publishes the running average, an
   const { config, weights, dispose } = await tinyPolicy(4, prompt);
   const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
   const coordinator = await Coordinator.open({ dir, source: listSource([task]), groupSize: 2 });
-  const opts: TrainingLoopOptions = {
-    dir,
-    initModel: encodeWeights(config, weights, 0),
-    batchSize: 2,
-    seqLen: 4,
+  const opts = loopOptions(dir, encodeWeights(config, weights, 0), {
     lr: 0.05,
-    klCoef: 0,
-    groupsPerStep: 1,
-    publishEvery: 1,
-    checkpointEvery: 1,
-    canaryIds: [1, 2],
-    estimator: "grpo",
-    rewardWeights: DEFAULT_REWARD_WEIGHTS,
-    canonicalize: (c) => c,
-    filterZeroVariance: true,
-    turnLevelWeight: 0,
-    padId: 0,
     averageDecay: 0.5,
-  };
+  });
   try {
     const loop = await TrainingLoop.open(opts, coordinator, await ScalarLog.open(), quiet);
     const run = loop.run(new AbortController().signal);
@@ -243,24 +239,7 @@ Deno.test("TrainingLoop without averaging: finish() publishes the last weights; 
   const dir2 = await Deno.makeTempDir();
   const coordinator = await Coordinator.open({ dir: dir2, source: listSource([]), groupSize: 2 });
   try {
-    const base = {
-      dir: dir2,
-      initModel: encodeWeights(config, weights, 0),
-      batchSize: 2,
-      seqLen: 4,
-      lr: 0.05,
-      klCoef: 0,
-      groupsPerStep: 1,
-      publishEvery: 1,
-      checkpointEvery: 1,
-      canaryIds: [1, 2],
-      estimator: "grpo" as const,
-      rewardWeights: DEFAULT_REWARD_WEIGHTS,
-      canonicalize: (c: string) => c,
-      filterZeroVariance: true,
-      turnLevelWeight: 0,
-      padId: 0,
-    };
+    const base = loopOptions(dir2, encodeWeights(config, weights, 0));
     await assert.rejects(
       TrainingLoop.open({ ...base, averageDecay: 1 }, coordinator, await ScalarLog.open(), quiet),
       /Cannot average weights with decay 1/,
