@@ -23,16 +23,20 @@ const TINY = [
   "--max-tokens=64",
 ];
 
-async function demo(args: string[]): Promise<string[]> {
+/** Runs a script to completion; its stdout lines, and its exit code when `code` is given. */
+async function script(path: string, args: string[], code = 0): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "scripts/demo.ts", ...TINY, ...args],
+    args: ["run", "-A", path, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const stdout = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, stdout + new TextDecoder().decode(out.stderr));
-  return stdout.trimEnd().split("\n");
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, code, stdout + stderr);
+  return (stdout + (code === 0 ? "" : stderr)).trimEnd().split("\n");
 }
+
+const demo = (args: string[]) => script("scripts/demo.ts", [...TINY, ...args]);
 
 async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
   return (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => JSON.parse(l));
@@ -79,6 +83,35 @@ Deno.test({
           assert.ok(turns.length >= 1 && turns[0]!.truth.length >= 1, JSON.stringify(r));
         }
       }
+
+      // eval:heldout scores a weights file on the run's split as the demo does: the average
+      // the demo evaluated writes the same episodes; a missing file is named.
+      const average = join(first, "learner", "average.safetensors");
+      const evalLines = await script("scripts/eval_heldout.ts", [
+        "--run",
+        first,
+        "--weights",
+        average,
+        "--name",
+        "average",
+      ]);
+      assert.match(
+        evalLines.at(-1)!,
+        /^held-out success: SFT \d+\.\d% -> average \d+\.\d% \(95% CI/,
+      );
+      const demoEval = await jsonLines(join(first, "eval", "pag-rl.jsonl"));
+      const reEval = await jsonLines(join(first, "eval", "average.jsonl"));
+      // Whole records: what the model wrote at each step, its calls, reward and success.
+      const byTask = (rs: Record<string, unknown>[]) =>
+        Object.fromEntries(rs.map((r) => [r.taskId as string, r]));
+      assert.equal(reEval.length, 12);
+      assert.deepEqual(byTask(reEval), byTask(demoEval));
+      const missing = await script(
+        "scripts/eval_heldout.ts",
+        ["--run", first, "--weights", join(dir, "nope.safetensors")],
+        1,
+      );
+      assert.match(missing.join("\n"), /Cannot evaluate ".*nope\.safetensors": no such file/);
 
       const again = join(dir, "again");
       const reuse = await demo(["--out", again, "--from", first, "--rl-updates=1"]);
