@@ -474,7 +474,8 @@ export const LearnerService: GenService<{
   /**
    * Ends training: the update in progress completes, the state is checkpointed, and the final
    * policy is published (the running average of the weights when the learner keeps one, else
-   * the last weights). Later calls return the same version.
+   * the last weights). Later calls return the same version. Stop the actors first: leases and
+   * trajectories are still accepted afterwards, but no longer trained on.
    *
    * @generated from rpc parlmt.v1.LearnerService.FinishTraining
    */
