@@ -75,10 +75,10 @@ export const POLICY_CONFIG_SPEC = {
   },
   prefillThreads: {
     type: "integer",
-    default: 2,
+    default: 0,
     doc:
-      "onnxruntime threads per op of prefills (prompts: GEMMs large enough for threads to pay; a second session when it differs from --intra-op-threads)",
-    min: 1,
+      "onnxruntime threads per op of prefills (prompts: GEMMs large enough for threads to pay; a second session when it differs from --intra-op-threads). 0: the cores shared out among the engine replicas, at least --intra-op-threads",
+    min: 0,
   },
   intraOpSpinning: {
     type: "boolean",
@@ -133,3 +133,19 @@ export const POLICY_CONFIG_SPEC = {
 
 /** The resolved configuration. */
 export type PolicyConfig = ConfigOf<typeof POLICY_CONFIG_SPEC>;
+
+/**
+ * Prefill threads per engine: `--prefill-threads`, or when 0 the machine's cores shared out
+ * among the engine replicas (never fewer than the decode threads). A prefill's GEMMs gain from
+ * a second thread, but replicas that each prefill on every core oversubscribe it: on two cores,
+ * two replicas with two prefill threads each served 8% less at 32 clients than with one
+ * (docs/policy-inference.md).
+ */
+export function prefillThreadsOf(
+  config: Pick<PolicyConfig, "prefillThreads" | "engineReplicas" | "intraOpThreads">,
+  cores: number = navigator.hardwareConcurrency,
+): number {
+  if (config.prefillThreads > 0) return config.prefillThreads;
+  const share = Math.floor(cores / Math.max(1, config.engineReplicas));
+  return Math.max(config.intraOpThreads, share, 1);
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "@parlmt/config";
-import { POLICY_CONFIG_SPEC } from "./config.ts";
+import { POLICY_CONFIG_SPEC, prefillThreadsOf } from "./config.ts";
 
 Deno.test("policy-inference --engine-thread defaults to the worker and refuses other values", () => {
   const parse = (args: string[], env: Record<string, string> = {}) =>
@@ -25,11 +25,20 @@ Deno.test("policy-inference decodes on one onnxruntime thread unless told otherw
   assert.throws(() => parse(["--intra-op-threads", "0"]), /intra-op-threads/);
 });
 
-Deno.test("policy-inference prefills on two onnxruntime threads unless told otherwise", () => {
+Deno.test("policy-inference shares the cores out among replicas for prefills unless told", () => {
   const parse = (args: string[]) => parseConfig("policy-inference", POLICY_CONFIG_SPEC, args, {});
-  assert.equal(parse([]).prefillThreads, 2);
+  assert.equal(parse([]).prefillThreads, 0);
   assert.equal(parse(["--prefill-threads", "1"]).prefillThreads, 1);
-  assert.throws(() => parse(["--prefill-threads", "0"]), /prefill-threads/);
+  assert.throws(() => parse(["--prefill-threads", "-1"]), /prefill-threads/);
+  // 0: the cores over the replicas, at least the decode threads.
+  assert.equal(prefillThreadsOf(parse([]), 2), 2);
+  assert.equal(prefillThreadsOf(parse(["--engine-replicas", "2"]), 2), 1);
+  assert.equal(prefillThreadsOf(parse(["--engine-replicas", "2"]), 8), 4);
+  assert.equal(
+    prefillThreadsOf(parse(["--engine-replicas", "4", "--intra-op-threads", "2"]), 2),
+    2,
+  );
+  assert.equal(prefillThreadsOf(parse(["--engine-replicas", "2", "--prefill-threads", "3"]), 2), 3);
   assert.equal(parse([]).engineReplicas, 1);
   assert.throws(() => parse(["--engine-replicas", "0"]), /engine-replicas/);
 });

@@ -6,7 +6,7 @@
 import type { Metrics } from "@parlmt/log";
 import type { WeightsUpdate } from "@parlmt/nats";
 import type { BpeTokenizer } from "@parlmt/tokenizer";
-import type { PolicyConfig } from "./config.ts";
+import { type PolicyConfig, prefillThreadsOf } from "./config.ts";
 import { EngineThread } from "./engine_thread.ts";
 import { EngineReplicas } from "./replicas.ts";
 import { ExternalModel } from "./external_backend.ts";
@@ -54,7 +54,7 @@ export async function loadRuntime(
     maxQueue: config.maxQueue,
     retainVersions: config.retainVersions,
     intraOpThreads: config.intraOpThreads,
-    prefillThreads: config.prefillThreads,
+    prefillThreads: prefillThreadsOf(config),
     intraOpSpinning: config.intraOpSpinning,
     canaryTolerance: config.canaryTolerance,
     requireCanary: config.requireCanary,
