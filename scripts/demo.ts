@@ -30,6 +30,7 @@ import { compare, headline, htmlReport, seriesOf, svgChart, tableLines } from ".
 import { signed } from "./demo/stats.ts";
 import { ADVANTAGE_ESTIMATORS, type AdvantageEstimator } from "../services/learner/advantages.ts";
 import { DEFAULT_REWARD_WEIGHTS } from "../services/learner/rewards.ts";
+import { ADVANTAGE_WEIGHTINGS, type AdvantageWeighting } from "../services/learner/rl_step.ts";
 import { withRewardOverrides } from "../services/learner/reward_config.ts";
 
 const DEFAULTS = {
@@ -72,6 +73,7 @@ const DEFAULTS = {
   "ema-decay": 0.95,
   "kl-coef": 0,
   estimator: "grpo",
+  "advantage-weighting": "token",
   "turn-level-weight": 0,
   // The outcome terms (success, per-turn checks) and the format term: docs/rl-findings.md
   "reward-weights": "call_f1=0,redundancy=0,alignment=0",
@@ -95,7 +97,9 @@ ${Object.entries(DEFAULTS).map(([k, v]) => `  --${k.padEnd(20)} default ${v}`).j
   --heldout is one of ${HELDOUT_KINDS.join(", ")} (what the test split holds out);
   --rl-families N (0-3) keeps the last N of the four train phrasing families for RL: SFT never
   sees those tasks, RL leases only them (0: RL leases the SFT tasks);
-  --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --reward-weights overrides the arm's
+  --estimator is one of ${ADVANTAGE_ESTIMATORS.join(", ")}; --advantage-weighting one of
+  ${ADVANTAGE_WEIGHTINGS.join(", ")} (every generated token counts once, or every episode the same
+  whatever its length); --reward-weights overrides the arm's
   reward weights (term=weight,..., terms ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(", ")});
   the default keeps the outcome terms and the format term, "" the full composite weights.
   --rl-batch is the number of policy samples (one per step of a rollout) per optimizer step;
@@ -152,6 +156,10 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     return v;
   };
   const estimator = choice<AdvantageEstimator>("estimator", ADVANTAGE_ESTIMATORS);
+  const advantageWeighting = choice<AdvantageWeighting>(
+    "advantage-weighting",
+    ADVANTAGE_WEIGHTINGS,
+  );
   const rewardWeights = str("reward-weights");
   try {
     withRewardOverrides(DEFAULT_REWARD_WEIGHTS, rewardWeights);
@@ -202,6 +210,7 @@ export function parseDemoArgs(args: string[], log: (line: string) => void): RunC
     emaDecay: decay("ema-decay"),
     klCoef: num("kl-coef"),
     estimator,
+    advantageWeighting,
     turnLevelWeight: num("turn-level-weight"),
     rewardWeights,
     temperature: num("temperature"),

@@ -126,6 +126,8 @@ export interface RunConfig {
   readonly klCoef: number;
   /** Advantage estimator of the learner. @default {"grpo"} */
   readonly estimator?: string;
+  /** How the learner weighs episodes (`token` or `episode`). @default {"token"} */
+  readonly advantageWeighting?: string;
   /** Weight of the per-turn baseline term. @default {0} */
   readonly turnLevelWeight?: number;
   /** Overrides of the arm's reward weights (`term=weight,...`). @default {""} */
@@ -512,6 +514,8 @@ export async function runPipeline(cfg: RunConfig): Promise<RunResult> {
         String(cfg.klCoef),
         "--estimator",
         cfg.estimator ?? "grpo",
+        "--advantage-weighting",
+        cfg.advantageWeighting ?? "token",
         "--turn-level-weight",
         String(cfg.turnLevelWeight ?? 0),
         ...(cfg.rewardWeights ? ["--reward-weights", cfg.rewardWeights] : []),

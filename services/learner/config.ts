@@ -82,6 +82,13 @@ export const LEARNER_CONFIG_SPEC = {
     doc: "Weight of the per-turn group baseline",
     min: 0,
   },
+  advantageWeighting: {
+    type: "string",
+    default: "token",
+    doc:
+      "How an update weighs its episodes: token (each generated token once) or episode (each episode the same, its advantage spread over its tokens)",
+    choices: ["token", "episode"],
+  },
   rewardWeights: {
     type: "string",
     default: "",

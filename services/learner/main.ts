@@ -9,6 +9,7 @@ import { learnerService } from "./server.ts";
 import { readTaskFile } from "./task_file.ts";
 import { TrainingLoop } from "./training_loop.ts";
 import type { AdvantageEstimator } from "./advantages.ts";
+import type { AdvantageWeighting } from "./rl_step.ts";
 import { canonicalCall, rewardWeightsFor, withRewardOverrides } from "./reward_config.ts";
 import { connectNats, WeightsPublisher } from "@parlmt/nats";
 import { BpeTokenizer, TurnTemplate } from "@parlmt/tokenizer";
@@ -78,6 +79,7 @@ if (import.meta.main) {
             canonicalize: canonicalCall,
             filterZeroVariance: config.filterZeroVariance,
             turnLevelWeight: config.turnLevelWeight,
+            advantageWeighting: config.advantageWeighting as AdvantageWeighting,
             padId: 0,
             groupsPerStep: config.groupsPerStep,
             updateEpochs: config.updateEpochs,

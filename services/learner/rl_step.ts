@@ -36,6 +36,13 @@ export interface RlStepOptions {
   filterZeroVariance: boolean;
   /** Weight of the per-turn baseline term (0: trajectory-level advantages only). */
   turnLevelWeight: number;
+  /**
+   * How an update weighs its episodes: `token` (every generated token counts once, so an
+   * episode of more steps and tokens pulls harder) or `episode` (each episode's advantage is
+   * spread over its generated tokens: an episode counts the same whatever its length; the
+   * update's mean episode length keeps the scale). @default "token"
+   */
+  advantageWeighting?: AdvantageWeighting;
   lr: number;
   padId: number;
   /**
@@ -44,6 +51,10 @@ export interface RlStepOptions {
    */
   referenceLogprobs?: (batch: Batch, batchSize: number) => Promise<ArrayLike<number>>;
 }
+
+/** How an update weighs its episodes (RlStepOptions.advantageWeighting). */
+export type AdvantageWeighting = "token" | "episode";
+export const ADVANTAGE_WEIGHTINGS: readonly AdvantageWeighting[] = ["token", "episode"];
 
 /** Scalars of one update. */
 export type RlScalars = Record<string, number>;
@@ -80,6 +91,7 @@ export function scoreGroups(
 ): { scalars: RlScalars; samples: PolicySample[] } {
   const scalars: RlScalars = {};
   const samples: PolicySample[] = [];
+  const episodes: PolicySample[][] = [];
   const totals: number[] = [];
   const termSums = new Map<RewardTerm, number[]>();
   let kept = 0, filtered = 0, successes = 0, trajectories = 0;
@@ -107,15 +119,39 @@ export function scoreGroups(
       ? turnLevelAdvantages(group.trajectories.map(turnRewards), adv, options.turnLevelWeight)
       : undefined;
     group.trajectories.forEach((t, i) =>
-      samples.push(...trajectorySamples(t, perTurn?.[i] ?? adv[i]!))
+      episodes.push(trajectorySamples(t, perTurn?.[i] ?? adv[i]!))
     );
   }
+  if (options.advantageWeighting === "episode") balanceEpisodes(episodes);
+  for (const e of episodes) samples.push(...e);
   scalars["charts/reward_mean"] = mean(totals);
   scalars["charts/success_rate"] = trajectories === 0 ? 0 : successes / trajectories;
   scalars["charts/groups_kept"] = kept;
   scalars["charts/groups_filtered"] = filtered;
   for (const [name, values] of termSums) scalars[`rewards/${name}`] = mean(values);
   return { scalars, samples };
+}
+
+/** Generated tokens of an episode's samples. */
+function generatedTokens(episode: readonly PolicySample[]): number {
+  return episode.reduce((n, s) => n + s.advantages.length, 0);
+}
+
+/**
+ * Scales each episode's advantages by L̄ / L (L its generated tokens, L̄ the mean over the
+ * episodes that have any), in place: every episode then carries the same total weight for the
+ * same advantage, and the update's total stays that of an episode of mean length.
+ */
+export function balanceEpisodes(episodes: readonly PolicySample[][]): void {
+  const lengths = episodes.map(generatedTokens);
+  const nonEmpty = lengths.filter((n) => n > 0);
+  if (nonEmpty.length === 0) return;
+  const meanLength = nonEmpty.reduce((a, b) => a + b, 0) / nonEmpty.length;
+  episodes.forEach((episode, i) => {
+    if (lengths[i] === 0) return;
+    const w = meanLength / lengths[i]!;
+    for (const s of episode) s.advantages = s.advantages.map((a) => a * w);
+  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { TaskSchema, TrajectorySchema } from "@parlmt/gen/parlmt/v1/common_pb.ts
 import { Trainer, TrainerBuckets } from "@parlmt/model";
 import { tinyPolicy } from "./_tiny_policy_test_util.ts";
 import { DEFAULT_REWARD_WEIGHTS } from "./rewards.ts";
-import { rlStep, trainPolicy } from "./rl_step.ts";
+import { rlStep, scoreGroups, trainPolicy } from "./rl_step.ts";
 
 Deno.test("rlStep() rewards the successful rollout's tokens and logs every term", async () => {
   const prompt = [1, 2, 3];
@@ -145,4 +145,63 @@ Deno.test("trainPolicy() runs each batch in the shortest bucket that holds it", 
     await buckets.dispose();
     await dispose();
   }
+});
+
+Deno.test("scoreGroups() weighs every episode the same with advantageWeighting episode", () => {
+  const task = create(TaskSchema, { id: "t", turns: [{ groundTruthCalls: ["ls()"] }] });
+  // A one-step success and a three-step failure of 4 tokens a step: per token, the failure
+  // pulls as hard as the success; per episode, three times as hard unless balanced.
+  const rollout = (id: string, steps: number, success: boolean) =>
+    create(TrajectorySchema, {
+      id,
+      groupId: "g",
+      turns: [{
+        steps: Array.from({ length: steps }, () => ({
+          generation: {
+            promptTokenIds: [1, 2],
+            tokenIds: [5, 6, 7, 8],
+            logprobs: [-1, -1, -1, -1],
+          },
+          calls: [{ name: "ls", source: success ? "ls()" : "cd(folder='x')" }],
+          results: [{ isError: false }],
+        })),
+      }],
+      check: { success, turns: [{ stateOk: success, responseOk: success }] },
+    });
+  const groups = [{
+    groupId: "g",
+    task,
+    trajectories: [rollout("a", 1, true), rollout("b", 3, false)],
+  }];
+  const options = {
+    estimator: "grpo" as const,
+    rewardWeights: DEFAULT_REWARD_WEIGHTS,
+    canonicalize: (c: string) => c,
+    filterZeroVariance: true,
+    turnLevelWeight: 0,
+  };
+  const pull = (samples: { advantages: number[] }[]) =>
+    samples.map((s) => s.advantages.reduce((a, b) => a + b, 0));
+  const token = scoreGroups(groups, options).samples;
+  assert.equal(token.length, 4);
+  const [win, ...losses] = pull(token);
+  assert.ok(win! > 0 && losses.every((x) => x < 0));
+  assert.ok(Math.abs(losses.reduce((a, b) => a + b, 0) + 3 * win!) < 1e-9, "token: 3x the pull");
+  const episode = scoreGroups(groups, { ...options, advantageWeighting: "episode" }).samples;
+  const [win2, ...losses2] = pull(episode);
+  assert.ok(Math.abs(losses2.reduce((a, b) => a + b, 0) + win2!) < 1e-9, "episode: equal pull");
+  // The scale of an episode of mean length (8 tokens) is kept: 4 tokens weigh 2x, 12 weigh 2/3.
+  assert.ok(Math.abs(win2! - 2 * win!) < 1e-9);
+  // Balancing changes nothing when every episode has the same length.
+  const even = [{
+    groupId: "g",
+    task,
+    trajectories: [rollout("c", 2, true), rollout("d", 2, false)],
+  }];
+  assert.deepEqual(
+    scoreGroups(even, { ...options, advantageWeighting: "episode" }).samples.map((s) =>
+      s.advantages
+    ),
+    scoreGroups(even, options).samples.map((s) => s.advantages),
+  );
 });
