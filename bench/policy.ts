@@ -7,7 +7,8 @@
  * reference, and both must produce the same tokens. Each bare loop runs once with
  * onnxruntime's pool threads spinning between runs (its default) and once with them sleeping
  * (as the server runs), and counts the faster: the reference is the best bare loop, whatever
- * the load on the machine. Also the cost of
+ * the load on the machine. `PARLMT_BENCH_POLICY_PREFILL_THREADS` sets the server's
+ * `--prefill-threads` (default: its own). Also the cost of
  * constrained decoding; and announce-to-serving latency of a 10 MB weights update (object
  * store put, announcement, fetch, SHA-256, decode, session build, canary, swap).
  * The last line is `served/bare at 32: R`.
@@ -55,13 +56,19 @@ function prompt(i: number): number[] {
   return Array.from({ length: PROMPT_TOKENS }, (_, t) => (i * 31 + t * 7) % 250 + 1);
 }
 
+/** Anything that decodes equal-length prompts greedily: `Decoder` or `StepDecoder`. */
+interface GreedyDecoder {
+  greedy(prompts: readonly (readonly number[])[], steps: number): Promise<number[][]>;
+}
+
 /**
- * Bare loop of the serving step graph (@parlmt/model StepDecoder: the cache read in place, only
- * new keys and values returned): one batched prefill, then NEW_TOKENS - 1 greedy steps of batch
- * B. No scheduler, no RPC.
+ * Bare loop: `rounds` batches of B prompts back to back, each one batched prefill and then
+ * NEW_TOKENS - 1 greedy steps of batch B. No scheduler, no RPC. On `Decoder` it runs the Hugging
+ * Face interface graph (the cache concatenated and returned each step); on `StepDecoder` the
+ * serving step graph (the cache read in place, only new keys and values returned).
  */
-async function bareStep(
-  dec: StepDecoder,
+async function bare(
+  dec: GreedyDecoder,
   B: number,
   rounds = 1,
 ): Promise<{ rate: number; out: number[][] }> {
@@ -70,23 +77,6 @@ async function bareStep(
   let tokens = 0;
   for (let r = 0; r < rounds; r++) {
     out = await dec.greedy(Array.from({ length: B }, (_, i) => prompt(i + r * B)), NEW_TOKENS);
-    tokens += out.flat().length;
-  }
-  const s = (performance.now() - start) / 1000;
-  return { rate: tokens / s, out };
-}
-
-/** Bare loop: one batched prefill, then NEW_TOKENS - 1 greedy steps of batch B. */
-async function bare(
-  decoder: Decoder,
-  B: number,
-  rounds = 1,
-): Promise<{ rate: number; out: number[][] }> {
-  const start = performance.now();
-  let out: number[][] = [];
-  let tokens = 0;
-  for (let r = 0; r < rounds; r++) {
-    out = await decoder.greedy(Array.from({ length: B }, (_, i) => prompt(i + r * B)), NEW_TOKENS);
     tokens += out.flat().length;
   }
   const s = (performance.now() - start) / 1000;
@@ -217,7 +207,7 @@ async function main(): Promise<void> {
     await served(client, 4, 2); // warm up every side
     const outs: string[] = [];
     for (const d of decoders) outs.push(JSON.stringify((await bare(d, 4)).out));
-    for (const s of stepSessions) outs.push(JSON.stringify((await bareStep(s, 4)).out));
+    for (const s of stepSessions) outs.push(JSON.stringify((await bare(s, 4)).out));
     if (new Set(outs).size !== 1) throw new Error("The bare loops disagree on the greedy tokens");
     const ratios: number[] = [];
     for (const C of CONCURRENCY) {
@@ -231,10 +221,10 @@ async function main(): Promise<void> {
         s.push(await served(client, C, ROUNDS));
         for (const d of decoders) b.push((await bare(d, C, ROUNDS)).rate);
         for (const [k, dec] of stepSessions.entries()) {
-          burst.push((await bareStep(dec, C)).rate);
+          burst.push((await bare(dec, C)).rate);
           const ort0 = dec.ortMs;
           const t0 = performance.now();
-          bs.push((await bareStep(dec, C, ROUNDS)).rate);
+          bs.push((await bare(dec, C, ROUNDS)).rate);
           const bareOrtMs = dec.ortMs - ort0;
           if (PROFILE) {
             const ms = performance.now() - t0;

@@ -59,9 +59,10 @@ async function benchTrain(threads: number, reps: number): Promise<number> {
     targets: ids.map((x) => (5 * x + 3) % C.vocabSize),
     loss_mask: new Array(B * T).fill(1),
   };
-  // Steady state, as a training run sees it: the first steps of a session run 10-20% slower
-  // (allocator arena and page faults settling; measured step by step, steps 3-5 against 6-30),
-  // so five are warm-up and the median is over three times the repetitions of the other figures.
+  // Steady state, as a training run sees it: the first two steps of a session run ~1.5-2x
+  // slower and steps 3-5 another 3-10% (measured step by step against steps 6-30 of the same
+  // process), so five are warm-up and the median is over three times the repetitions of the
+  // other figures.
   const ms = await timeReps(3 * reps, 5, async () => void await trainer.trainStep(batch, 1e-3));
   await trainer.dispose();
   return (B * T) / (ms / 1000);

@@ -46,6 +46,7 @@ Deno.test("parseDemoArgs(): defaults, and every bad flag refused by name", () =>
       [["--arm", "ppo"], /"--arm".*"ppo"/],
       [["--tasks", "abc"], /"--tasks"/],
       [["--estimator", "ppo"], /"--estimator".*"ppo"/],
+      [["--advantage-weighting", "sequence"], /"--advantage-weighting".*"sequence"/],
       [["--reward-weights", "speed=1"], /"--reward-weights".*unknown term "speed"/],
       [["--rl-updates=-3"], /"--rl-updates"/],
       [["--rl-updates", "2.5"], /"--rl-updates".*integer/],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { bucketLengths } from "./config.ts";
+import { parseConfig } from "@parlmt/config";
+import { bucketLengths, LEARNER_CONFIG_SPEC } from "./config.ts";
 
 Deno.test("bucketLengths() defaults to the quarters of the sequence length", () => {
   assert.deepEqual(bucketLengths([], 512), [128, 256, 384]);
@@ -17,4 +18,20 @@ Deno.test("bucketLengths() names the flag and the bad value", () => {
       ),
     );
   }
+});
+
+Deno.test("learner --advantage-weighting defaults to token and refuses other values by name", () => {
+  const parse = (args: string[], env: Record<string, string> = {}) =>
+    parseConfig("learner", LEARNER_CONFIG_SPEC, args, env);
+  assert.equal(parse([]).advantageWeighting, "token");
+  assert.equal(parse(["--advantage-weighting", "episode"]).advantageWeighting, "episode");
+  assert.equal(
+    parse([], { LEARNER_ADVANTAGE_WEIGHTING: "episode" }).advantageWeighting,
+    "episode",
+  );
+  assert.throws(() => parse(["--advantage-weighting", "sequence"]), /advantage-weighting/);
+  assert.throws(
+    () => parse([], { LEARNER_ADVANTAGE_WEIGHTING: "x".repeat(10_000) }),
+    /ADVANTAGE_WEIGHTING|advantage-weighting/,
+  );
 });
