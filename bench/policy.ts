@@ -11,9 +11,15 @@
  * `--prefill-threads` (default: its own). Also the cost of
  * constrained decoding; and announce-to-serving latency of a 10 MB weights update (object
  * store put, announcement, fetch, SHA-256, decode, session build, canary, swap).
+ * At 32 it also prints what bounds the served rate on this machine: the CPU of each side while
+ * serving (engine threads, the server's I/O thread, the clients; Linux /proc), the CPU the RPC
+ * path alone takes at the served call rate (the same glue against an echo server in its own
+ * process, `_echo_server.ts`), and the rate the cores it leaves could decode at the one-thread
+ * bare rate, as a fraction of the bare loop.
  * The last line is `served/bare at 32: R`.
  */
 import { PolicyService } from "@parlmt/gen/parlmt/v1/policy_pb.ts";
+import { EchoService } from "@parlmt/gen/parlmt/testing/v1/echo_pb.ts";
 import { Role } from "@parlmt/gen/parlmt/v1/common_pb.ts";
 import { createClient } from "@parlmt/grpc";
 import {
@@ -83,6 +89,13 @@ async function bare(
   return { rate: tokens / s, out };
 }
 
+/** What `served` measured: tokens/s, calls/s and the mean send-to-receive time of a call. */
+interface ServedRate {
+  rate: number;
+  callsPerSec: number;
+  latencyMs: number;
+}
+
 /**
  * Served throughput at steady load: `C` clients each send `rounds` requests, the next as soon as
  * the last one answers (as rollout actors do). The rate counts the responses received while all
@@ -94,7 +107,7 @@ async function served(
   client: ReturnType<typeof createClient<typeof PolicyService>>,
   C: number,
   rounds: number,
-): Promise<number> {
+): Promise<ServedRate> {
   const latency = { ms: 0, n: 0 };
   const done: { t: number; n: number }[][] = await Promise.all(
     Array.from({ length: C }, async (_, i) => {
@@ -124,8 +137,108 @@ async function served(
   const from = Math.max(...done.map((d) => d[0]!.t));
   const until = Math.min(...done.map((d) => d.at(-1)!.t));
   let tokens = 0;
-  for (const d of done) for (const { t, n } of d) if (t > from && t <= until) tokens += n;
-  return tokens / ((until - from) / 1000);
+  let calls = 0;
+  for (const d of done) {
+    for (const { t, n } of d) {
+      if (t > from && t <= until) {
+        tokens += n;
+        calls++;
+      }
+    }
+  }
+  const secs = (until - from) / 1000;
+  return { rate: tokens / secs, callsPerSec: calls / secs, latencyMs: latency.ms / latency.n };
+}
+
+/** CPU seconds of each thread of process `pid` (Linux /proc), keyed `tid name`; empty elsewhere. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${pid}/task/${e.name}/stat`);
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // utime + stime, in clock ticks of 1/100 s (USER_HZ).
+        out.set(`${e.name} ${name}`, (Number(f[11]) + Number(f[12])) / 100);
+      } catch { /* the thread ended */ }
+    }
+  } catch { /* no /proc */ }
+  return out;
+}
+
+/** CPU seconds each thread used between two `threadCpu` readings, summed by `group(name)`. */
+function cpuBy(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  group: (name: string) => string,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, t] of after) {
+    const g = group(key.slice(key.indexOf(" ") + 1));
+    out.set(g, (out.get(g) ?? 0) + t - (before.get(key) ?? 0));
+  }
+  return out;
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/**
+ * The RPC path alone at the served call rate: an echo server in its own process (the same glue
+ * as every service) answers `C` clients here after `delayMs`, with answers of `bytes` bytes (a
+ * 64-token Generate answer is ~600). Returns the CPU milliseconds per call on each side.
+ */
+async function rpcFloor(
+  C: number,
+  delayMs: number,
+  bytes: number,
+): Promise<{ clientMs: number; serverMs: number; callsPerSec: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_echo_server.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("The echo server exited before it listened");
+    line += value;
+  }
+  const { port } = JSON.parse(line.slice(0, line.indexOf("\n")));
+  const echo = createClient(EchoService, `127.0.0.1:${port}`);
+  const payload = new Uint8Array(bytes).fill(7);
+  try {
+    let calls = 0;
+    let counting = false;
+    let stop = false;
+    const loops = Array.from({ length: C }, async () => {
+      while (!stop) {
+        await echo.echo({ text: "x", payload, delayMs });
+        if (counting) calls++;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const [c0, s0, t0] = [threadCpu(Deno.pid), threadCpu(child.pid), performance.now()];
+    counting = true;
+    await new Promise((r) => setTimeout(r, 3000));
+    counting = false;
+    const [c1, s1, t1] = [threadCpu(Deno.pid), threadCpu(child.pid), performance.now()];
+    stop = true;
+    await Promise.all(loops);
+    const per = (a: Map<string, number>, b: Map<string, number>) =>
+      (1000 * sum(cpuBy(a, b, () => ""))) / calls;
+    return {
+      clientMs: per(c0, c1),
+      serverMs: per(s0, s1),
+      callsPerSec: calls / ((t1 - t0) / 1000),
+    };
+  } finally {
+    echo.close();
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel().catch(() => {});
+  }
 }
 
 async function chatRate(
@@ -210,6 +323,15 @@ async function main(): Promise<void> {
     for (const s of stepSessions) outs.push(JSON.stringify((await bare(s, 4)).out));
     if (new Set(outs).size !== 1) throw new Error("The bare loops disagree on the greedy tokens");
     const ratios: number[] = [];
+    // Where the CPU goes while 32 clients are served (the best of the three runs), and its calls.
+    let split: { at: ServedRate; cores: Map<string, number> } | undefined;
+    let ref32 = 0;
+    const serverGroup = (name: string) =>
+      name.startsWith("worker-")
+        ? "engine threads"
+        : name === "deno"
+        ? "server I/O thread"
+        : "server runtime (GC, ...)";
     for (const C of CONCURRENCY) {
       const s: number[] = [];
       const b: number[] = [];
@@ -218,7 +340,14 @@ async function main(): Promise<void> {
       for (let rep = 0; rep < 3; rep++) {
         // Each client sends its next request as soon as the last one answers (steady load,
         // C requests always in flight), measured after the first round and before the drain.
-        s.push(await served(client, C, ROUNDS));
+        const [sv0, me0, t0] = [threadCpu(svc.child.pid), threadCpu(Deno.pid), performance.now()];
+        const at = await served(client, C, ROUNDS);
+        const secs = (performance.now() - t0) / 1000;
+        const cores = cpuBy(sv0, threadCpu(svc.child.pid), serverGroup);
+        cores.set("clients (this process)", sum(cpuBy(me0, threadCpu(Deno.pid), () => "")));
+        for (const [k, v] of cores) cores.set(k, v / secs);
+        if (C === 32 && at.rate > (split?.at.rate ?? 0)) split = { at, cores };
+        s.push(at.rate);
         for (const d of decoders) b.push((await bare(d, C, ROUNDS)).rate);
         for (const [k, dec] of stepSessions.entries()) {
           burst.push((await bare(dec, C)).rate);
@@ -244,12 +373,52 @@ async function main(): Promise<void> {
       const [sm, bm, bsm] = [Math.max(...s), Math.max(...b), Math.max(...bs)];
       const ref = Math.max(bm, bsm);
       ratios.push(sm / ref);
+      if (C === 32) ref32 = ref;
       console.log(
         `concurrency ${String(C).padStart(2)}: served ${fmt(sm)} tokens/s (gRPC)   bare ORT loop ${
           fmt(bm)
         } (HF interface) / ${fmt(bsm)} (step graph) tokens/s   served/bare ${
           (sm / ref).toFixed(2)
         }   (one bare burst of ${NEW_TOKENS} steps: ${fmt(Math.max(...burst))} tokens/s)`,
+      );
+    }
+
+    // What bounds the served rate at 32 on this machine: the cores the RPC path takes at the
+    // served call rate (measured alone, against an echo server), and the best one-thread decode
+    // rate per core for what is left (each engine replica decodes on one thread).
+    if (split && sum(split.cores) > 0) {
+      const cores = navigator.hardwareConcurrency;
+      const parts = [...split.cores].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+      console.log(
+        `CPU while serving 32 (${cores} cores; best run, ${
+          split.at.callsPerSec.toFixed(0)
+        } calls/s, ${split.at.latencyMs.toFixed(0)} ms each): ${parts}`,
+      );
+      const floor = await rpcFloor(32, Math.round(split.at.latencyMs), 600);
+      const rpcCores = ((floor.clientMs + floor.serverMs) * split.at.callsPerSec) / 1000;
+      const one = await StepDecoder.create(CONFIG, weights, { intraOpNumThreads: 1 });
+      const B = Math.ceil(32 / REPLICAS);
+      const perCore: number[] = [];
+      for (let rep = 0; rep < 3; rep++) perCore.push((await bare(one, B, ROUNDS)).rate);
+      await one.dispose();
+      const bound = Math.max(0, cores - rpcCores) * Math.max(...perCore);
+      console.log(
+        `RPC path alone at that rate (echo server in its own process, 32 clients, ${
+          Math.round(split.at.latencyMs)
+        } ms per call, 600-byte answers; ${floor.callsPerSec.toFixed(0)} calls/s): ${
+          floor.clientMs.toFixed(2)
+        } ms client + ${floor.serverMs.toFixed(2)} ms server of CPU per call = ${
+          rpcCores.toFixed(2)
+        } cores at ${split.at.callsPerSec.toFixed(0)} calls/s`,
+      );
+      console.log(
+        `bound at 32: the ${(cores - rpcCores).toFixed(2)} cores left x ${
+          fmt(Math.max(...perCore)).trim()
+        } tokens/s per core (one-thread bare step loop, batch ${B}) = ${
+          fmt(bound).trim()
+        } tokens/s = ${
+          (bound / ref32).toFixed(2)
+        } of the bare loop at 32 (no scheduler, sampling or empty slots counted)`,
       );
     }
 
