@@ -58,7 +58,7 @@ const DEFAULTS = {
   "pre-tokenizer": "isolated",
   context: 512,
   "vocab-size": 1024,
-  "sft-steps": 1200,
+  "sft-steps": 1800,
   "sft-batch": 16,
   "sft-lr": 3e-3,
   "rl-seconds": 360,
